@@ -1,0 +1,172 @@
+//! User accounts. Users are deactivated, never deleted, so the audit log keeps its actors.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::FromRow;
+
+use super::{password, Principal, Role};
+use crate::audit::{self, Actor};
+use crate::db::Conn;
+use crate::error::{Error, Result};
+use crate::on_conn;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub county_id: Option<i64>,
+    pub enterprise_id: Option<i64>,
+    pub email: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user as shown to administrators: never the hash.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(flatten)]
+    pub role: Role,
+    pub email: String,
+    pub active: bool,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Result<Role> {
+        Role::from_columns(&self.role, self.county_id, self.enterprise_id)
+            .ok_or_else(|| Error::Internal(format!("用户 {} 的角色数据不一致", self.id)))
+    }
+
+    pub fn principal(&self) -> Result<Principal> {
+        Ok(Principal {
+            user_id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role()?,
+        })
+    }
+
+    pub fn public(&self) -> Result<User> {
+        Ok(User {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role()?,
+            email: self.email.clone(),
+            active: self.active,
+        })
+    }
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub email: String,
+}
+
+fn check_username(u: &str) -> Result<()> {
+    let ok = (3..=64).contains(&u.len())
+        && u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("username", "用户名应为3–64位字母、数字或 _ - . @"))
+    }
+}
+
+pub async fn create(conn: &mut Conn<'_>, actor: &Actor, new: NewUser) -> Result<User> {
+    let username = new.username.trim().to_lowercase();
+    check_username(&username)?;
+    password::check_policy(&new.password)?;
+    let password = new.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    let (county_id, enterprise_id) = match new.role {
+        Role::CityAdmin => (None, None),
+        Role::CountyOfficer { county_id } => (Some(county_id), None),
+        Role::Enterprise { enterprise_id } => (None, Some(enterprise_id)),
+    };
+    let now = Utc::now();
+    let id: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, password_hash, role, county_id, enterprise_id, email, active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $8) RETURNING id"
+    )
+    .bind(&username)
+    .bind(new.display_name.trim())
+    .bind(&hash)
+    .bind(new.role.code())
+    .bind(county_id)
+    .bind(enterprise_id)
+    .bind(new.email.trim())
+    .bind(now)
+    .fetch_one(c)
+    .await)
+    .map_err(|e| Error::on_unique(e, format!("用户名 {username} 已存在")))?;
+    let user = get(conn, id).await?.public()?;
+    audit::record(conn, actor, "create", "user", Some(id), None::<&()>, Some(&user)).await?;
+    Ok(user)
+}
+
+pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<UserRow> {
+    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(c)
+        .await)?
+    .ok_or(Error::NotFound("用户"))
+}
+
+pub async fn find(conn: &mut Conn<'_>, username: &str) -> Result<Option<UserRow>> {
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE username = $1")
+        .bind(username.trim().to_lowercase())
+        .fetch_optional(c)
+        .await)?)
+}
+
+pub async fn list(conn: &mut Conn<'_>) -> Result<Vec<User>> {
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>("SELECT * FROM users ORDER BY username")
+        .fetch_all(c)
+        .await)?;
+    rows.iter().map(UserRow::public).collect()
+}
+
+pub async fn set_password(conn: &mut Conn<'_>, actor: &Actor, id: i64, new_password: String) -> Result<()> {
+    password::check_policy(&new_password)?;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    on_conn!(conn, |c| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(&hash)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    // A new password ends every session opened with the old one.
+    on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    audit::record(conn, actor, "set_password", "user", Some(id), None::<&()>, None::<&()>).await?;
+    Ok(())
+}
+
+pub async fn set_active(conn: &mut Conn<'_>, actor: &Actor, id: i64, active: bool) -> Result<()> {
+    let before = get(conn, id).await?.public()?;
+    on_conn!(conn, |c| sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    if !active {
+        on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    let after = get(conn, id).await?.public()?;
+    audit::record(conn, actor, if active { "activate" } else { "deactivate" }, "user", Some(id), Some(&before), Some(&after)).await?;
+    Ok(())
+}

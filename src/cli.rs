@@ -1,0 +1,371 @@
+//! The command line: `serve`, `migrate`, `demo`, `user …`, `jurisdiction …`,
+//! `import-enterprises`, `import-projects`. Global flags go before or after the subcommand.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::audit::Actor;
+use crate::auth::{token, user, Role};
+use crate::config::{Config, Overrides};
+use crate::db::Db;
+use crate::registry::{enterprise, import, jurisdiction, CreditCode};
+use crate::web::{self, AppState};
+
+#[derive(Parser, Debug)]
+#[command(name = "aftercare", version, about = "房地产开发企业售后服务机构监管与信用评价平台")]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./aftercare.toml if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… (default: sqlite under the data dir).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Directory for the SQLite database and import reports (default: ./data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrate the database and serve the web UI and API.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// (Re)create the demo city in <data-dir>/demo.sqlite, then serve it.
+    Demo {
+        /// Build the demo database and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the city and its counties.
+    #[command(subcommand)]
+    Jurisdiction(JurisdictionCommand),
+    /// Import enterprises from CSV (UTF-8/GBK) or XLSX.
+    ImportEnterprises(ImportArgs),
+    /// Import projects / communities from CSV (UTF-8/GBK) or XLSX.
+    ImportProjects(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    file: PathBuf,
+    /// Import the good rows even if some are rejected (they are still reported).
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Folder for the rejected-row report (default: <data-dir>/import-reports).
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    CityAdmin,
+    CountyOfficer,
+    Enterprise,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input with --password-stdin,
+    /// otherwise a strong one is generated and printed once.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// County code or name (county officers).
+        #[arg(long)]
+        county: Option<String>,
+        /// Enterprise credit code (enterprise users).
+        #[arg(long)]
+        enterprise: Option<String>,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (read from standard input); ends their sessions.
+    Passwd {
+        #[arg(long)]
+        username: String,
+    },
+    /// Deactivate a user and end their sessions.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Reactivate a user.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Create an API token for a user; the secret is printed once.
+    Token {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum JurisdictionCommand {
+    /// Add the city (no --parent) or a county (--parent = the city's code).
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// List the city and counties.
+    List,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        database_url: cli.database_url.clone(),
+        listen: cli.listen.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
+    let config = match Config::load(&overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("配置错误：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config, &overrides)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let targets: Targets = filter.parse().unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(targets)
+        .try_init();
+}
+
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn run(command: Command, mut config: Config, overrides: &Overrides) -> anyhow::Result<ExitCode> {
+    let cli_actor = Actor::system("cli");
+    match command {
+        Command::Serve => {
+            let db = open(&config).await?;
+            web::serve(AppState::new(db, config)).await?;
+        }
+        Command::Migrate => {
+            let db = Db::connect(&config.database_url).await?;
+            let n = db.migrate().await?;
+            println!("已应用 {n} 个迁移");
+        }
+        Command::Demo { no_serve } => {
+            let explicit = overrides.database_url.is_some() || std::env::var("AFTERCARE_DATABASE_URL").is_ok_and(|v| !v.is_empty());
+            if !explicit {
+                let path = config.data_dir.join("demo.sqlite");
+                for suffix in ["", "-wal", "-shm"] {
+                    let p = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if p.exists() {
+                        std::fs::remove_file(&p)?;
+                    }
+                }
+                config.database_url = crate::config::sqlite_url(&path);
+            }
+            let db = open(&config).await?;
+            let logins = crate::demo::build(&db).await?;
+            println!("\n演示数据已生成：{}", config.database_url);
+            println!("\n  地址： http://{}/", config.listen);
+            println!("\n  演示账号（密码均为 {}）：", crate::demo::PASSWORD);
+            for (username, what) in &logins {
+                println!("    {username:<12} {what}");
+            }
+            println!();
+            if !no_serve {
+                web::serve(AppState::new(db, config)).await?;
+            }
+        }
+        Command::User(cmd) => return user_command(cmd, &config, &cli_actor).await,
+        Command::Jurisdiction(cmd) => {
+            let db = open(&config).await?;
+            match cmd {
+                JurisdictionCommand::Add { code, name, parent } => {
+                    let mut tx = db.begin().await?;
+                    let mut conn = tx.conn();
+                    let parent_id = match parent {
+                        None => None,
+                        Some(p) => {
+                            let all = jurisdiction::list(&mut conn).await?;
+                            let found = all.iter().find(|j| j.code == p || j.name == p).map(|j| j.id);
+                            Some(found.ok_or_else(|| anyhow::anyhow!("上级行政区 {p} 不存在"))?)
+                        }
+                    };
+                    let j = jurisdiction::create(&mut conn, &cli_actor, &jurisdiction::JurisdictionInput { code, name, parent_id }).await?;
+                    drop(conn);
+                    tx.commit().await?;
+                    println!("已添加 {} {}（id {}）", j.code, j.name, j.id);
+                }
+                JurisdictionCommand::List => {
+                    let mut p = db.acquire().await?;
+                    for j in jurisdiction::list(&mut p.conn()).await? {
+                        println!("{:>4}  {}  {}  {}", j.id, j.code, j.kind, j.name);
+                    }
+                }
+            }
+        }
+        Command::ImportEnterprises(args) => return import_command(&config, args, true, &cli_actor).await,
+        Command::ImportProjects(args) => return import_command(&config, args, false, &cli_actor).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_command(config: &Config, args: ImportArgs, enterprises: bool, actor: &Actor) -> anyhow::Result<ExitCode> {
+    let db = open(config).await?;
+    let bytes = std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", args.file.display()))?;
+    let opts = import::Options {
+        skip_bad_rows: args.skip_bad_rows,
+        report_dir: Some(args.report_dir.unwrap_or_else(|| config.import_report_dir())),
+        only_county: None,
+    };
+    let name = args.file.to_string_lossy();
+    let report = if enterprises {
+        import::import_enterprises(&db, actor, &bytes, &name, &opts).await?
+    } else {
+        import::import_projects(&db, actor, &bytes, &name, &opts).await?
+    };
+    println!(
+        "{}：共 {} 行；新增 {}，更新 {}，未变 {}，拒绝 {}",
+        report.file, report.rows, report.inserted, report.updated, report.unchanged, report.rejected
+    );
+    for r in &report.rejections {
+        println!("  第{}行：{}", r.line, r.reason);
+    }
+    if let Some(p) = &report.report_path {
+        println!("拒绝行报告：{p}");
+    }
+    if report.committed {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("文件有错误行，未导入任何数据（可用 --skip-bad-rows 只导入正确的行）");
+        Ok(ExitCode::from(3))
+    }
+}
+
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}（输入后回车）：");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn user_command(cmd: UserCommand, config: &Config, actor: &Actor) -> anyhow::Result<ExitCode> {
+    let db = open(config).await?;
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    match cmd {
+        UserCommand::Add { username, display_name, role, county, enterprise, email, password_stdin } => {
+            let role = match role {
+                RoleArg::CityAdmin => Role::CityAdmin,
+                RoleArg::CountyOfficer => {
+                    let c = county.ok_or_else(|| anyhow::anyhow!("县区用户须指定 --county"))?;
+                    let j = jurisdiction::find_county(&mut conn, &c).await?.ok_or_else(|| anyhow::anyhow!("县区 {c} 不存在"))?;
+                    Role::CountyOfficer { county_id: j.id }
+                }
+                RoleArg::Enterprise => {
+                    let code = enterprise.ok_or_else(|| anyhow::anyhow!("企业用户须指定 --enterprise（统一社会信用代码）"))?;
+                    let code = CreditCode::parse(&code)?;
+                    let e = enterprise::find_by_code(&mut conn, &code).await?.ok_or_else(|| anyhow::anyhow!("企业 {code} 未登记"))?;
+                    Role::Enterprise { enterprise_id: e.id }
+                }
+            };
+            let (password, generated) = if password_stdin {
+                (read_password("密码")?, false)
+            } else {
+                (format!("Ac-{}", crate::secret::random_hex(8)), true)
+            };
+            let u = user::create(&mut conn, actor, user::NewUser { username, display_name, password: password.clone(), role, email }).await?;
+            drop(conn);
+            tx.commit().await?;
+            println!("已创建用户 {}（id {}，{}）", u.username, u.id, u.role.label());
+            if generated {
+                println!("初始密码：{password}  （仅显示一次）");
+            }
+        }
+        UserCommand::List => {
+            for u in user::list(&mut conn).await? {
+                println!("{:>4}  {:<16} {:<14} {}{}", u.id, u.username, u.role.label(), u.display_name, if u.active { "" } else { "（已停用）" });
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            let password = read_password("新密码")?;
+            user::set_password(&mut conn, actor, u.id, password).await?;
+            drop(conn);
+            tx.commit().await?;
+            println!("已更新 {username} 的密码，其现有会话已全部失效");
+        }
+        UserCommand::Disable { username } => {
+            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            user::set_active(&mut conn, actor, u.id, false).await?;
+            drop(conn);
+            tx.commit().await?;
+            println!("已停用 {username}");
+        }
+        UserCommand::Enable { username } => {
+            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            user::set_active(&mut conn, actor, u.id, true).await?;
+            drop(conn);
+            tx.commit().await?;
+            println!("已启用 {username}");
+        }
+        UserCommand::Token { username, name } => {
+            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            let (info, secret) = token::create(&mut conn, actor, u.id, &name).await?;
+            drop(conn);
+            tx.commit().await?;
+            println!("令牌 {}（id {}）已创建。请立即保存，之后无法再次显示：", info.name, info.id);
+            println!("{secret}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,145 @@
+//! One configuration, from (lowest to highest precedence) built-in defaults, a TOML file,
+//! `AFTERCARE_*` environment variables and command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`; defaults to a SQLite file under `data_dir`.
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// Where the SQLite database, import reports and (later) uploaded files live.
+    pub data_dir: PathBuf,
+    pub session_ttl_minutes: i64,
+    /// Mark cookies `Secure`; turn on when served over HTTPS (it should be, in production).
+    pub secure_cookies: bool,
+    pub login_max_failures: i64,
+    pub login_max_failures_per_ip: i64,
+    pub login_window_minutes: i64,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub max_upload_bytes: usize,
+    /// Log filter, e.g. `info` or `info,aftercare=debug`.
+    pub log: String,
+}
+
+/// The file form: every key optional; unknown keys are an error, so a typo does not silently
+/// fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    session_ttl_minutes: Option<i64>,
+    secure_cookies: Option<bool>,
+    login_max_failures: Option<i64>,
+    login_max_failures_per_ip: Option<i64>,
+    login_window_minutes: Option<i64>,
+    trust_forwarded_for: Option<bool>,
+    max_upload_bytes: Option<usize>,
+    log: Option<String>,
+}
+
+/// The global flags, as parsed by the CLI.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Defaults only (used by tests and as the base of [`Config::load`]).
+    pub fn defaults(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
+        Config {
+            database_url: sqlite_url(&data_dir.join("aftercare.sqlite")),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            session_ttl_minutes: 8 * 60,
+            secure_cookies: false,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 30,
+            login_window_minutes: 15,
+            trust_forwarded_for: false,
+            max_upload_bytes: 20 * 1024 * 1024,
+            log: "info".into(),
+        }
+    }
+
+    pub fn load(flags: &Overrides) -> Result<Config> {
+        let env = |k: &str| std::env::var(format!("AFTERCARE_{k}")).ok().filter(|v| !v.is_empty());
+        let file_path = flags
+            .config
+            .clone()
+            .or_else(|| env("CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("aftercare.toml")).filter(|p| p.exists()));
+        let file = match &file_path {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or_else(|| env("DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let mut c = Config::defaults(&data_dir);
+        if let Some(v) = flags.database_url.clone().or_else(|| env("DATABASE_URL")).or(file.database_url) {
+            c.database_url = v;
+        }
+        if let Some(v) = flags.listen.clone().or_else(|| env("LISTEN")).or(file.listen) {
+            c.listen = v
+                .parse()
+                .map_err(|_| Error::invalid("listen", format!("“{v}”不是有效的地址，应如 127.0.0.1:8080")))?;
+        }
+        c.session_ttl_minutes = pick(env("SESSION_TTL_MINUTES"), file.session_ttl_minutes, c.session_ttl_minutes, "session_ttl_minutes")?;
+        c.secure_cookies = pick(env("SECURE_COOKIES"), file.secure_cookies, c.secure_cookies, "secure_cookies")?;
+        c.login_max_failures = pick(env("LOGIN_MAX_FAILURES"), file.login_max_failures, c.login_max_failures, "login_max_failures")?;
+        c.login_max_failures_per_ip = pick(
+            env("LOGIN_MAX_FAILURES_PER_IP"),
+            file.login_max_failures_per_ip,
+            c.login_max_failures_per_ip,
+            "login_max_failures_per_ip",
+        )?;
+        c.login_window_minutes = pick(env("LOGIN_WINDOW_MINUTES"), file.login_window_minutes, c.login_window_minutes, "login_window_minutes")?;
+        c.trust_forwarded_for = pick(env("TRUST_FORWARDED_FOR"), file.trust_forwarded_for, c.trust_forwarded_for, "trust_forwarded_for")?;
+        c.max_upload_bytes = pick(env("MAX_UPLOAD_BYTES"), file.max_upload_bytes, c.max_upload_bytes, "max_upload_bytes")?;
+        c.log = env("LOG").or_else(|| std::env::var("RUST_LOG").ok()).or(file.log).unwrap_or(c.log);
+        if c.session_ttl_minutes < 5 || c.login_max_failures < 1 || c.login_window_minutes < 1 {
+            return Err(Error::invalid("config", "session_ttl_minutes ≥ 5，login_max_failures ≥ 1，login_window_minutes ≥ 1"));
+        }
+        Ok(c)
+    }
+
+    pub fn import_report_dir(&self) -> PathBuf {
+        self.data_dir.join("import-reports")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("config", format!("无法读取配置文件 {}：{e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| Error::invalid("config", format!("配置文件 {} 有误：{e}", path.display())))
+}
+
+fn pick<T: std::str::FromStr>(env: Option<String>, file: Option<T>, default: T, key: &str) -> Result<T> {
+    match env {
+        Some(v) => v
+            .parse()
+            .map_err(|_| Error::invalid(key, format!("环境变量 AFTERCARE_{} 的值“{v}”无效", key.to_uppercase()))),
+        None => Ok(file.unwrap_or(default)),
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}

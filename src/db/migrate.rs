@@ -1,0 +1,96 @@
+//! Embedded migrations, one list per backend, applied at start. Each applied migration's
+//! checksum is recorded so that an edited migration is caught instead of silently skipped.
+
+use super::{Conn, Db};
+use crate::error::{Error, Result};
+use crate::on_conn;
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+
+const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+/// Applies every pending migration, each in its own transaction. Returns how many ran.
+pub async fn run(db: &Db) -> Result<usize> {
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    // Several instances may start at once on one PostgreSQL: only one migrates.
+    if let Conn::Postgres(c) = &mut conn {
+        sqlx::query("SELECT pg_advisory_lock(7011)")
+            .execute(&mut **c)
+            .await?;
+    }
+    let outcome = apply_pending(db, &mut conn).await;
+    if let Conn::Postgres(c) = &mut conn {
+        sqlx::query("SELECT pg_advisory_unlock(7011)")
+            .execute(&mut **c)
+            .await?;
+    }
+    outcome
+}
+
+async fn apply_pending(db: &Db, conn: &mut Conn<'_>) -> Result<usize> {
+    on_conn!(conn, |c| sqlx::raw_sql(BOOKKEEPING).execute(c).await.map(|r| r.rows_affected()))?;
+    let applied: Vec<(i64, String)> = on_conn!(conn, |c| sqlx::query_as(
+        "SELECT version, checksum FROM schema_migrations ORDER BY version"
+    )
+    .fetch_all(c)
+    .await)?;
+    let mut ran = 0;
+    for m in MIGRATIONS {
+        let sql = match conn {
+            Conn::Sqlite(_) => m.sqlite,
+            Conn::Postgres(_) => m.postgres,
+        };
+        let checksum = crate::secret::sha256_hex(sql.as_bytes());
+        if let Some((_, seen)) = applied.iter().find(|(v, _)| *v == m.version) {
+            if *seen != checksum {
+                return Err(Error::Internal(format!(
+                    "迁移 {} 已应用，但其内容已被修改（校验和不符）",
+                    m.name
+                )));
+            }
+            continue;
+        }
+        // The migration and its bookkeeping row commit together, on a separate connection
+        // from the one holding the advisory lock.
+        let mut tx = db.begin().await?;
+        let mut c = tx.conn();
+        on_conn!(&mut c, |c| sqlx::raw_sql(sql).execute(c).await.map(|r| r.rows_affected()))?;
+        on_conn!(&mut c, |c| sqlx::query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(&checksum)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        ran += 1;
+    }
+    Ok(ran)
+}

@@ -1,0 +1,17 @@
+//! aftercare: a regulator-side compliance and credit-scoring platform for real-estate
+//! developers' after-sales service organizations, after the Jining measures
+//! (济宁市房地产开发企业售后服务机构规范化管理办法, 2021).
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod registry;
+pub mod secret;
+pub mod tabular;
+pub mod text;
+pub mod time;
+pub mod web;

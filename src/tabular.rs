@@ -1,0 +1,219 @@
+//! Reading the spreadsheets bureaus actually exchange: CSV in UTF-8 (with or without BOM),
+//! GBK/GB18030 or UTF-16, and Excel workbooks (XLSX/XLS, first sheet). Title rows above the
+//! header are skipped by finding the row that names the expected columns; every data row keeps
+//! the line number a person would see in Excel or a text editor, so rejections can name it.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader};
+
+use crate::error::{Error, Result};
+use crate::text;
+
+/// One non-blank row of the source with its 1-based line (CSV) or row (Excel) number.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    pub line: usize,
+    pub cells: Vec<String>,
+}
+
+/// A column an import expects, with the header names sources use for it.
+pub struct Column {
+    pub key: &'static str,
+    pub synonyms: &'static [&'static str],
+    pub required: bool,
+}
+
+/// The data rows under a recognized header row.
+pub struct Sheet {
+    pub header_line: usize,
+    pub headers: Vec<String>,
+    index: HashMap<&'static str, usize>,
+    pub rows: Vec<RawRow>,
+}
+
+impl Sheet {
+    pub fn has(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// The cleaned cell of `key` in `row`; empty when the column or cell is missing.
+    pub fn cell(&self, row: &RawRow, key: &str) -> String {
+        self.index
+            .get(key)
+            .and_then(|&i| row.cells.get(i))
+            .map(|s| text::clean(s))
+            .unwrap_or_default()
+    }
+}
+
+/// Reads a file's rows, whatever its format, sniffed from the bytes rather than the name.
+pub fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>> {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        read_workbook(bytes)
+    } else {
+        read_csv(&decode(bytes))
+    }
+}
+
+/// Text of a CSV in any encoding Chinese exports use. A BOM decides; otherwise valid UTF-8
+/// is UTF-8 and anything else is read as GB18030, the superset of GBK and GB2312.
+pub fn decode(bytes: &[u8]) -> String {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0.into_owned(),
+    }
+}
+
+fn read_csv(content: &str) -> Result<Vec<RawRow>> {
+    let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(content.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            Error::invalid(format!("第{line}行"), format!("CSV 格式错误：{e}"))
+        })?;
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let cells: Vec<String> = record.iter().map(str::to_string).collect();
+        if cells.iter().any(|c| !c.trim().is_empty()) {
+            rows.push(RawRow { line, cells });
+        }
+    }
+    Ok(rows)
+}
+
+fn read_workbook(bytes: &[u8]) -> Result<Vec<RawRow>> {
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| Error::invalid("file", format!("无法读取 Excel 文件：{e}")))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| Error::invalid("file", "Excel 文件中没有工作表"))?
+        .map_err(|e| Error::invalid("file", format!("无法读取第一个工作表：{e}")))?;
+    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let mut rows = Vec::new();
+    for (i, row) in range.rows().enumerate() {
+        let cells: Vec<String> = row.iter().map(cell_text).collect();
+        if cells.iter().any(|c| !c.trim().is_empty()) {
+            rows.push(RawRow {
+                line: first_row + i + 1,
+                cells,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// A cell as the text a person would read in it: whole numbers without `.0`, dates as ISO.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        Data::DateTime(dt) => match text::excel_serial(dt.as_f64()) {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().to_string(),
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None => dt.as_f64().to_string(),
+        },
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// How header cells are compared: half-width, no spaces, no required-field asterisks.
+fn header_key(s: &str) -> String {
+    text::halfwidth(s)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
+        .collect()
+}
+
+fn strip_notes(s: &str) -> String {
+    // "统一社会信用代码(必填)" → "统一社会信用代码"; only a trailing note is dropped, so
+    // "县(市、区)" still matches its own synonym first.
+    match s.rfind('(') {
+        Some(i) if s.ends_with(')') && i > 0 => s[..i].to_string(),
+        _ => s.to_string(),
+    }
+}
+
+fn match_column(header: &str, columns: &[Column]) -> Option<&'static str> {
+    let key = header_key(header);
+    if key.is_empty() {
+        return None;
+    }
+    let stripped = strip_notes(&key);
+    columns
+        .iter()
+        .find(|c| c.synonyms.iter().any(|s| header_key(s) == key))
+        .or_else(|| columns.iter().find(|c| c.synonyms.iter().any(|s| header_key(s) == stripped)))
+        .map(|c| c.key)
+}
+
+/// Finds the header row among the first rows and maps its columns. A file whose headers
+/// match nothing gets an error listing what it found and what is missing.
+pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
+    const SEARCH: usize = 30;
+    let mut best: Option<(usize, HashMap<&'static str, usize>)> = None;
+    for (pos, row) in rows.iter().enumerate().take(SEARCH) {
+        let mut index = HashMap::new();
+        for (i, cell) in row.cells.iter().enumerate() {
+            if let Some(key) = match_column(cell, columns) {
+                index.entry(key).or_insert(i);
+            }
+        }
+        let complete = columns.iter().all(|c| !c.required || index.contains_key(c.key));
+        if complete {
+            best = Some((pos, index));
+            break;
+        }
+        if best.as_ref().is_none_or(|(_, b)| index.len() > b.len()) {
+            best = Some((pos, index));
+        }
+    }
+    let Some((pos, index)) = best else {
+        return Err(Error::invalid("file", "文件为空：没有任何数据行"));
+    };
+    let missing: Vec<String> = columns
+        .iter()
+        .filter(|c| c.required && !index.contains_key(c.key))
+        .map(|c| c.synonyms.join("/"))
+        .collect();
+    let headers: Vec<String> = rows[pos].cells.iter().map(|c| text::clean(c)).collect();
+    if !missing.is_empty() {
+        let found: Vec<&str> = headers.iter().map(String::as_str).filter(|h| !h.is_empty()).collect();
+        return Err(Error::invalid(
+            "file",
+            format!(
+                "找不到所需的表头列：缺少 {}；第{}行的列为：{}",
+                missing.join("，"),
+                rows[pos].line,
+                found.join("，")
+            ),
+        ));
+    }
+    let header_line = rows[pos].line;
+    let data = rows.into_iter().skip(pos + 1).collect();
+    Ok(Sheet {
+        header_line,
+        headers,
+        index,
+        rows: data,
+    })
+}

@@ -1,0 +1,56 @@
+//! JSON API, version 1. Each route is registered together with its OpenAPI description.
+
+pub mod accounts;
+pub mod registry;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "aftercare API",
+        description = "房地产开发企业售后服务机构监管与信用评价平台接口。认证：集成方使用 `Authorization: Bearer act_…` 令牌；浏览器会话的写操作须带 `X-CSRF-Token`。",
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+    tags(
+        (name = "registry", description = "行政区、企业、项目"),
+        (name = "imports", description = "批量导入"),
+        (name = "accounts", description = "当前用户、用户管理、审计日志"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::session::COOKIE))),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(registry::list_jurisdictions, registry::create_jurisdiction))
+        .routes(routes!(registry::get_jurisdiction, registry::update_jurisdiction))
+        .routes(routes!(registry::list_enterprises, registry::create_enterprise))
+        .routes(routes!(registry::get_enterprise, registry::update_enterprise))
+        .routes(routes!(registry::list_projects, registry::create_project))
+        .routes(routes!(registry::get_project, registry::update_project))
+        .routes(routes!(registry::import_enterprises))
+        .routes(routes!(registry::import_projects))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::list_users, accounts::create_user))
+        .routes(routes!(accounts::create_token))
+        .routes(routes!(accounts::list_audit))
+}

@@ -1,0 +1,248 @@
+//! Registry endpoints: jurisdictions, enterprises, projects and their bulk import.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::auth::{Principal, Role};
+use crate::error::Error;
+use crate::registry::enterprise::{self, EnterpriseDetail, EnterpriseInput, EnterpriseListItem};
+use crate::registry::import::{self, Report};
+use crate::registry::jurisdiction::{self, Jurisdiction, JurisdictionInput};
+use crate::registry::project::{self, ProjectDetail, ProjectInput, ProjectListItem};
+use crate::registry::Page;
+use crate::web::error::{ErrorBody, HttpError};
+use crate::web::extract::{ApiJson, ApiQuery};
+use crate::web::AppState;
+
+type ApiResult<T> = Result<T, HttpError>;
+
+#[utoipa::path(get, path = "/api/v1/jurisdictions", tag = "registry",
+    responses((status = 200, body = Vec<Jurisdiction>), (status = 401, body = ErrorBody)))]
+pub async fn list_jurisdictions(State(s): State<AppState>, _p: Principal) -> ApiResult<Json<Vec<Jurisdiction>>> {
+    let mut c = s.db.acquire().await?;
+    Ok(Json(jurisdiction::list(&mut c.conn()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/jurisdictions/{id}", tag = "registry",
+    responses((status = 200, body = Jurisdiction), (status = 404, body = ErrorBody)))]
+pub async fn get_jurisdiction(State(s): State<AppState>, _p: Principal, Path(id): Path<i64>) -> ApiResult<Json<Jurisdiction>> {
+    let mut c = s.db.acquire().await?;
+    Ok(Json(jurisdiction::get(&mut c.conn(), id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/jurisdictions", tag = "registry", request_body = JurisdictionInput,
+    responses((status = 201, body = Jurisdiction), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_jurisdiction(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<JurisdictionInput>,
+) -> ApiResult<(StatusCode, Json<Jurisdiction>)> {
+    p.require_admin()?;
+    let mut tx = s.db.begin().await?;
+    let created = jurisdiction::create(&mut tx.conn(), &p.actor(), &input).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(put, path = "/api/v1/jurisdictions/{id}", tag = "registry", request_body = JurisdictionInput,
+    responses((status = 200, body = Jurisdiction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_jurisdiction(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<JurisdictionInput>,
+) -> ApiResult<Json<Jurisdiction>> {
+    p.require_admin()?;
+    let mut tx = s.db.begin().await?;
+    let updated = jurisdiction::update(&mut tx.conn(), &p.actor(), id, &input).await?;
+    tx.commit().await?;
+    Ok(Json(updated))
+}
+
+#[utoipa::path(get, path = "/api/v1/enterprises", tag = "registry", params(enterprise::Filter),
+    responses((status = 200, body = Page<EnterpriseListItem>), (status = 401, body = ErrorBody)))]
+pub async fn list_enterprises(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(filter): ApiQuery<enterprise::Filter>,
+) -> ApiResult<Json<Page<EnterpriseListItem>>> {
+    let mut c = s.db.acquire().await?;
+    Ok(Json(enterprise::list(&mut c.conn(), p.scope(), &filter).await?))
+}
+
+/// An enterprise outside the caller's scope answers 404, exactly like one that does not exist.
+#[utoipa::path(get, path = "/api/v1/enterprises/{id}", tag = "registry",
+    responses((status = 200, body = EnterpriseDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_enterprise(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<EnterpriseDetail>> {
+    let mut c = s.db.acquire().await?;
+    let detail = enterprise::detail(&mut c.conn(), id).await?;
+    if !p.can_view_enterprise(&detail.enterprise) {
+        return Err(Error::NotFound("企业").into());
+    }
+    Ok(Json(detail))
+}
+
+#[utoipa::path(post, path = "/api/v1/enterprises", tag = "registry", request_body = EnterpriseInput,
+    responses((status = 201, body = EnterpriseDetail), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_enterprise(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<EnterpriseInput>,
+) -> ApiResult<(StatusCode, Json<EnterpriseDetail>)> {
+    p.require_officer()?;
+    let mut tx = s.db.begin().await?;
+    let mut conn = tx.conn();
+    let fields = input.validate(&mut conn).await?;
+    p.require_registry_write(fields.county_id)?;
+    let created = enterprise::insert(&mut conn, &p.actor(), &fields).await?;
+    let detail = enterprise::detail(&mut conn, created.id).await?;
+    drop(conn);
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+#[utoipa::path(put, path = "/api/v1/enterprises/{id}", tag = "registry", request_body = EnterpriseInput,
+    responses((status = 200, body = EnterpriseDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_enterprise(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<EnterpriseInput>,
+) -> ApiResult<Json<EnterpriseDetail>> {
+    p.require_officer()?;
+    let mut tx = s.db.begin().await?;
+    let mut conn = tx.conn();
+    let existing = enterprise::get(&mut conn, id).await?;
+    if !p.can_view_enterprise(&existing) {
+        return Err(Error::NotFound("企业").into());
+    }
+    let fields = input.validate(&mut conn).await?;
+    // Moving an enterprise to another county needs authority over both.
+    p.require_registry_write(fields.county_id)?;
+    enterprise::update(&mut conn, &p.actor(), id, &fields).await?;
+    let detail = enterprise::detail(&mut conn, id).await?;
+    drop(conn);
+    tx.commit().await?;
+    Ok(Json(detail))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects", tag = "registry", params(project::Filter),
+    responses((status = 200, body = Page<ProjectListItem>), (status = 401, body = ErrorBody)))]
+pub async fn list_projects(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(filter): ApiQuery<project::Filter>,
+) -> ApiResult<Json<Page<ProjectListItem>>> {
+    let mut c = s.db.acquire().await?;
+    Ok(Json(project::list(&mut c.conn(), p.scope(), &filter).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "registry",
+    responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_project(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<ProjectDetail>> {
+    let mut c = s.db.acquire().await?;
+    let detail = project::detail(&mut c.conn(), id).await?;
+    if !p.can_view_project(&detail.project) {
+        return Err(Error::NotFound("项目").into());
+    }
+    Ok(Json(detail))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects", tag = "registry", request_body = ProjectInput,
+    responses((status = 201, body = ProjectDetail), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_project(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<ProjectInput>,
+) -> ApiResult<(StatusCode, Json<ProjectDetail>)> {
+    p.require_officer()?;
+    let mut tx = s.db.begin().await?;
+    let mut conn = tx.conn();
+    let fields = input.validate(&mut conn).await?;
+    p.require_registry_write(fields.county_id)?;
+    let created = project::insert(&mut conn, &p.actor(), &fields).await?;
+    let detail = project::detail(&mut conn, created.id).await?;
+    drop(conn);
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+#[utoipa::path(put, path = "/api/v1/projects/{id}", tag = "registry", request_body = ProjectInput,
+    responses((status = 200, body = ProjectDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_project(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ProjectInput>,
+) -> ApiResult<Json<ProjectDetail>> {
+    p.require_officer()?;
+    let mut tx = s.db.begin().await?;
+    let mut conn = tx.conn();
+    let existing = project::get(&mut conn, id).await?;
+    if !p.can_view_project(&existing) {
+        return Err(Error::NotFound("项目").into());
+    }
+    let fields = input.validate(&mut conn).await?;
+    p.require_registry_write(fields.county_id)?;
+    project::update(&mut conn, &p.actor(), id, &fields).await?;
+    let detail = project::detail(&mut conn, id).await?;
+    drop(conn);
+    tx.commit().await?;
+    Ok(Json(detail))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// The original file name, shown in the report.
+    pub file_name: Option<String>,
+    /// Import the good rows and report the bad ones instead of rejecting the whole file.
+    #[serde(default)]
+    pub skip_bad_rows: bool,
+}
+
+fn import_options(s: &AppState, p: &Principal, params: &ImportParams) -> import::Options {
+    import::Options {
+        skip_bad_rows: params.skip_bad_rows,
+        report_dir: Some(s.config.import_report_dir()),
+        only_county: match p.role {
+            Role::CountyOfficer { county_id } => Some(county_id),
+            _ => None,
+        },
+    }
+}
+
+/// Upload the file as the raw request body (CSV in UTF-8 or GBK, or XLSX). County officers
+/// may import only their county's rows.
+#[utoipa::path(post, path = "/api/v1/imports/enterprises", tag = "imports", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Report), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_enterprises(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Bytes,
+) -> ApiResult<Json<Report>> {
+    p.require_officer()?;
+    let name = params.file_name.clone().unwrap_or_else(|| "upload".into());
+    let opts = import_options(&s, &p, &params);
+    Ok(Json(import::import_enterprises(&s.db, &p.actor(), &body, &name, &opts).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/imports/projects", tag = "imports", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Report), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_projects(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Bytes,
+) -> ApiResult<Json<Report>> {
+    p.require_officer()?;
+    let name = params.file_name.clone().unwrap_or_else(|| "upload".into());
+    let opts = import_options(&s, &p, &params);
+    Ok(Json(import::import_projects(&s.db, &p.actor(), &body, &name, &opts).await?))
+}

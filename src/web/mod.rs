@@ -1,0 +1,247 @@
+//! The HTTP face: a JSON API under `/api/v1` (described at `/api/openapi.json`), server-rendered
+//! Chinese pages for officers and enterprises, and `/healthz`. Only HTTP concerns live here;
+//! the domain modules do the work.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use self::error::HttpError;
+use self::extract::Auth;
+use crate::auth::{session, token};
+use crate::config::Config;
+use crate::db::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> Self {
+        AppState { db, config: Arc::new(config) }
+    }
+
+    pub fn session_ttl(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.config.session_ttl_minutes)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route("/api/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+        .route("/healthz", get(healthz))
+        .merge(pages::router())
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn(headers_and_log))
+        .layer(DefaultBodyLimit::max(state.config.max_upload_bytes))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match crate::db::ping(&state.db).await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unavailable"}))).into_response()
+        }
+    }
+}
+
+async fn fallback(req: Request) -> Response {
+    let e = HttpError::not_found();
+    if req.uri().path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        e.into_page()
+    }
+}
+
+/// Security headers on every response, and one log line per request (path template, not
+/// the raw URL, so no query-string secrets reach the logs).
+async fn headers_and_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "-".into());
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    tracing::info!(%method, route, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+/// The client address: the socket peer, or the first `X-Forwarded-For` hop when configured
+/// to trust a proxy.
+pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, config: &Config) -> String {
+    if config.trust_forwarded_for {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return first.trim().to_string();
+        }
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_default()
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Resolves who is asking (bearer token or session cookie) into the request extensions, and
+/// refuses state-changing requests made with a session cookie that do not carry the
+/// session's CSRF token (in `X-CSRF-Token` or a `_csrf` form field). Token-authenticated
+/// requests carry no ambient credential, so they need no CSRF token.
+async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match resolve(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn resolve(state: &AppState, mut req: Request) -> Result<Request, Response> {
+    let api = req.uri().path().starts_with("/api/");
+    let fail = |e: HttpError| if api { e.into_response() } else { e.into_page() };
+    let headers = req.headers().clone();
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let Some(secret) = bearer else {
+            return Err(fail(HttpError::unauthorized()));
+        };
+        let mut pooled = state.db.acquire().await.map_err(|e| fail(e.into()))?;
+        let principal = token::authenticate(&mut pooled.conn(), secret).await.map_err(|e| fail(e.into()))?;
+        let Some(principal) = principal else {
+            return Err(fail(HttpError::unauthorized()));
+        };
+        req.extensions_mut().insert(Auth::Token(principal));
+        return Ok(req);
+    }
+    let Some(cookie_token) = cookie(&headers, session::COOKIE) else {
+        return Ok(req);
+    };
+    let mut pooled = state.db.acquire().await.map_err(|e| fail(e.into()))?;
+    let found = session::lookup(&mut pooled.conn(), cookie_token, state.session_ttl())
+        .await
+        .map_err(|e| fail(e.into()))?;
+    drop(pooled);
+    let Some(sess) = found else {
+        return Ok(req);
+    };
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method {
+        let (ok, rebuilt) = csrf_ok(req, &sess.csrf_token, state.config.max_upload_bytes).await;
+        req = rebuilt.map_err(fail)?;
+        if !ok {
+            return Err(fail(HttpError::csrf()));
+        }
+    }
+    req.extensions_mut().insert(Auth::Session(sess));
+    Ok(req)
+}
+
+/// Checks the CSRF token; form bodies are buffered to read `_csrf` and handed on intact.
+async fn csrf_ok(req: Request, expected: &str, limit: usize) -> (bool, Result<Request, HttpError>) {
+    if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        let ok = crate::secret::constant_time_eq(v, expected);
+        return (ok, Ok(req));
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (false, Ok(req));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (false, Err(HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "提交的内容过大")));
+        }
+    };
+    let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "_csrf"))
+        .is_some_and(|(_, v)| crate::secret::constant_time_eq(&v, expected));
+    (ok, Ok(Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// Serves until Ctrl-C / SIGTERM; expired sessions are purged in the background.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let db = state.db.clone();
+    let window = chrono::Duration::minutes(state.config.login_window_minutes);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Ok(mut p) = db.acquire().await {
+                if let Err(e) = session::purge_expired(&mut p.conn(), window).await {
+                    tracing::warn!(error = ?e, "session purge failed");
+                }
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Peer address when the server runs with connect info (tests drive the router without).
+pub fn peer(req_ext: &axum::http::Extensions) -> Option<SocketAddr> {
+    req_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}

@@ -1,0 +1,126 @@
+//! Server-rendered Chinese pages. No JavaScript build step: plain HTML forms, each carrying
+//! the session's CSRF token.
+
+mod audit;
+mod login;
+mod registry;
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::error::HttpError;
+use super::extract::PageUser;
+use super::AppState;
+use crate::auth::Role;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/enterprises", get(registry::enterprises))
+        .route("/enterprises/{id}", get(registry::enterprise))
+        .route("/projects", get(registry::projects))
+        .route("/audit", get(audit::audit))
+        .route("/assets/style.css", get(style))
+}
+
+async fn style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../../assets/style.css"),
+    )
+        .into_response()
+}
+
+/// Officers land on the enterprise list; an enterprise user on its own page.
+async fn home(user: PageUser) -> Redirect {
+    match user.principal.role {
+        Role::Enterprise { enterprise_id } => Redirect::to(&format!("/enterprises/{enterprise_id}")),
+        _ => Redirect::to("/enterprises"),
+    }
+}
+
+/// What the page header needs to know about the user.
+pub struct Nav {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub scope_label: String,
+    pub csrf: String,
+    pub is_admin: bool,
+    pub is_officer: bool,
+    pub enterprise_id: i64,
+}
+
+impl Nav {
+    pub async fn new(state: &AppState, user: &PageUser) -> Result<Nav, HttpError> {
+        let p = &user.principal;
+        let mut c = state.db.acquire().await?;
+        let scope_label = match p.role {
+            Role::CityAdmin => String::new(),
+            Role::CountyOfficer { county_id } => crate::registry::jurisdiction::get(&mut c.conn(), county_id).await?.name,
+            Role::Enterprise { enterprise_id } => crate::registry::enterprise::get(&mut c.conn(), enterprise_id).await?.name,
+        };
+        Ok(Nav {
+            display_name: p.display_name.clone(),
+            role_label: p.role.label(),
+            scope_label,
+            csrf: user.csrf.clone(),
+            is_admin: p.is_admin(),
+            is_officer: p.is_officer(),
+            enterprise_id: match p.role {
+                Role::Enterprise { enterprise_id } => enterprise_id,
+                _ => 0,
+            },
+        })
+    }
+}
+
+/// Previous/next links that keep the current filters.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    pub fn new(base: &str, params: &[(&str, String)], page: i64, per_page: i64, total: i64) -> Pager {
+        let pages = ((total + per_page - 1) / per_page).max(1);
+        let url = |p: i64| {
+            let mut pairs: Vec<(&str, String)> = params.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+            pairs.push(("page", p.to_string()));
+            format!("{base}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+        };
+        Pager {
+            page,
+            pages,
+            prev: (page > 1).then(|| url(page - 1)),
+            next: (page < pages).then(|| url(page + 1)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> String {
+    ErrorTemplate { status: status.as_u16(), message }
+        .render()
+        .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message))
+}
+
+/// Renders a template into a response; a rendering failure is logged and answered with 500.
+pub fn render<T: Template>(t: &T) -> Result<Response, HttpError> {
+    match t.render() {
+        Ok(html) => Ok(axum::response::Html(html).into_response()),
+        Err(e) => Err(crate::error::Error::Internal(format!("模板渲染失败：{e}")).into()),
+    }
+}
