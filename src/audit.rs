@@ -64,9 +64,16 @@ pub async fn record<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<()> {
-    let before = before.map(serde_json::to_string).transpose().map_err(internal)?;
-    let after = after.map(serde_json::to_string).transpose().map_err(internal)?;
-    on_conn!(conn, |c| sqlx::query(
+    let before = before
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(internal)?;
+    let after = after
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(internal)?;
+    on_conn!(conn, |c| {
+        sqlx::query(
         "INSERT INTO audit_log (at, actor_user_id, actor, action, entity_type, entity_id, before_json, after_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
@@ -79,7 +86,8 @@ pub async fn record<B: Serialize, A: Serialize>(
     .bind(before)
     .bind(after)
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 

@@ -15,7 +15,11 @@ use crate::registry::{enterprise, import, jurisdiction, CreditCode};
 use crate::web::{self, AppState};
 
 #[derive(Parser, Debug)]
-#[command(name = "aftercare", version, about = "房地产开发企业售后服务机构监管与信用评价平台")]
+#[command(
+    name = "aftercare",
+    version,
+    about = "房地产开发企业售后服务机构监管与信用评价平台"
+)]
 pub struct Cli {
     /// Configuration file (TOML). Default: ./aftercare.toml if present.
     #[arg(long, global = true, value_name = "FILE")]
@@ -154,7 +158,10 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("无法启动运行时：{e}");
@@ -173,7 +180,9 @@ pub fn main() -> ExitCode {
 fn init_logging(filter: &str) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
-    let targets: Targets = filter.parse().unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
+    let targets: Targets = filter
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
     let _ = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(targets)
@@ -186,7 +195,11 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-async fn run(command: Command, mut config: Config, overrides: &Overrides) -> anyhow::Result<ExitCode> {
+async fn run(
+    command: Command,
+    mut config: Config,
+    overrides: &Overrides,
+) -> anyhow::Result<ExitCode> {
     let cli_actor = Actor::system("cli");
     match command {
         Command::Serve => {
@@ -199,7 +212,8 @@ async fn run(command: Command, mut config: Config, overrides: &Overrides) -> any
             println!("已应用 {n} 个迁移");
         }
         Command::Demo { no_serve } => {
-            let explicit = overrides.database_url.is_some() || std::env::var("AFTERCARE_DATABASE_URL").is_ok_and(|v| !v.is_empty());
+            let explicit = overrides.database_url.is_some()
+                || std::env::var("AFTERCARE_DATABASE_URL").is_ok_and(|v| !v.is_empty());
             if !explicit {
                 let path = config.data_dir.join("demo.sqlite");
                 for suffix in ["", "-wal", "-shm"] {
@@ -234,12 +248,23 @@ async fn run(command: Command, mut config: Config, overrides: &Overrides) -> any
                         None => None,
                         Some(p) => {
                             let all = jurisdiction::list(&mut conn).await?;
-                            let found = all.iter().find(|j| j.code == p || j.name == p).map(|j| j.id);
+                            let found = all
+                                .iter()
+                                .find(|j| j.code == p || j.name == p)
+                                .map(|j| j.id);
                             Some(found.ok_or_else(|| anyhow::anyhow!("上级行政区 {p} 不存在"))?)
                         }
                     };
-                    let j = jurisdiction::create(&mut conn, &cli_actor, &jurisdiction::JurisdictionInput { code, name, parent_id }).await?;
-                    drop(conn);
+                    let j = jurisdiction::create(
+                        &mut conn,
+                        &cli_actor,
+                        &jurisdiction::JurisdictionInput {
+                            code,
+                            name,
+                            parent_id,
+                        },
+                    )
+                    .await?;
                     tx.commit().await?;
                     println!("已添加 {} {}（id {}）", j.code, j.name, j.id);
                 }
@@ -251,18 +276,31 @@ async fn run(command: Command, mut config: Config, overrides: &Overrides) -> any
                 }
             }
         }
-        Command::ImportEnterprises(args) => return import_command(&config, args, true, &cli_actor).await,
-        Command::ImportProjects(args) => return import_command(&config, args, false, &cli_actor).await,
+        Command::ImportEnterprises(args) => {
+            return import_command(&config, args, true, &cli_actor).await
+        }
+        Command::ImportProjects(args) => {
+            return import_command(&config, args, false, &cli_actor).await
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import_command(config: &Config, args: ImportArgs, enterprises: bool, actor: &Actor) -> anyhow::Result<ExitCode> {
+async fn import_command(
+    config: &Config,
+    args: ImportArgs,
+    enterprises: bool,
+    actor: &Actor,
+) -> anyhow::Result<ExitCode> {
     let db = open(config).await?;
-    let bytes = std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", args.file.display()))?;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", args.file.display()))?;
     let opts = import::Options {
         skip_bad_rows: args.skip_bad_rows,
-        report_dir: Some(args.report_dir.unwrap_or_else(|| config.import_report_dir())),
+        report_dir: Some(
+            args.report_dir
+                .unwrap_or_else(|| config.import_report_dir()),
+        ),
         only_county: None,
     };
     let name = args.file.to_string_lossy();
@@ -273,7 +311,12 @@ async fn import_command(config: &Config, args: ImportArgs, enterprises: bool, ac
     };
     println!(
         "{}：共 {} 行；新增 {}，更新 {}，未变 {}，拒绝 {}",
-        report.file, report.rows, report.inserted, report.updated, report.unchanged, report.rejected
+        report.file,
+        report.rows,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        report.rejected
     );
     for r in &report.rejections {
         println!("  第{}行：{}", r.line, r.reason);
@@ -298,24 +341,44 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-async fn user_command(cmd: UserCommand, config: &Config, actor: &Actor) -> anyhow::Result<ExitCode> {
+async fn user_command(
+    cmd: UserCommand,
+    config: &Config,
+    actor: &Actor,
+) -> anyhow::Result<ExitCode> {
     let db = open(config).await?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     match cmd {
-        UserCommand::Add { username, display_name, role, county, enterprise, email, password_stdin } => {
+        UserCommand::Add {
+            username,
+            display_name,
+            role,
+            county,
+            enterprise,
+            email,
+            password_stdin,
+        } => {
             let role = match role {
                 RoleArg::CityAdmin => Role::CityAdmin,
                 RoleArg::CountyOfficer => {
                     let c = county.ok_or_else(|| anyhow::anyhow!("县区用户须指定 --county"))?;
-                    let j = jurisdiction::find_county(&mut conn, &c).await?.ok_or_else(|| anyhow::anyhow!("县区 {c} 不存在"))?;
+                    let j = jurisdiction::find_county(&mut conn, &c)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("县区 {c} 不存在"))?;
                     Role::CountyOfficer { county_id: j.id }
                 }
                 RoleArg::Enterprise => {
-                    let code = enterprise.ok_or_else(|| anyhow::anyhow!("企业用户须指定 --enterprise（统一社会信用代码）"))?;
+                    let code = enterprise.ok_or_else(|| {
+                        anyhow::anyhow!("企业用户须指定 --enterprise（统一社会信用代码）")
+                    })?;
                     let code = CreditCode::parse(&code)?;
-                    let e = enterprise::find_by_code(&mut conn, &code).await?.ok_or_else(|| anyhow::anyhow!("企业 {code} 未登记"))?;
-                    Role::Enterprise { enterprise_id: e.id }
+                    let e = enterprise::find_by_code(&mut conn, &code)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("企业 {code} 未登记"))?;
+                    Role::Enterprise {
+                        enterprise_id: e.id,
+                    }
                 }
             };
             let (password, generated) = if password_stdin {
@@ -323,47 +386,76 @@ async fn user_command(cmd: UserCommand, config: &Config, actor: &Actor) -> anyho
             } else {
                 (format!("Ac-{}", crate::secret::random_hex(8)), true)
             };
-            let u = user::create(&mut conn, actor, user::NewUser { username, display_name, password: password.clone(), role, email }).await?;
-            drop(conn);
+            let u = user::create(
+                &mut conn,
+                actor,
+                user::NewUser {
+                    username,
+                    display_name,
+                    password: password.clone(),
+                    role,
+                    email,
+                },
+            )
+            .await?;
             tx.commit().await?;
-            println!("已创建用户 {}（id {}，{}）", u.username, u.id, u.role.label());
+            println!(
+                "已创建用户 {}（id {}，{}）",
+                u.username,
+                u.id,
+                u.role.label()
+            );
             if generated {
                 println!("初始密码：{password}  （仅显示一次）");
             }
         }
         UserCommand::List => {
             for u in user::list(&mut conn).await? {
-                println!("{:>4}  {:<16} {:<14} {}{}", u.id, u.username, u.role.label(), u.display_name, if u.active { "" } else { "（已停用）" });
+                println!(
+                    "{:>4}  {:<16} {:<14} {}{}",
+                    u.id,
+                    u.username,
+                    u.role.label(),
+                    u.display_name,
+                    if u.active { "" } else { "（已停用）" }
+                );
             }
         }
         UserCommand::Passwd { username } => {
-            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            let u = user::find(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
             let password = read_password("新密码")?;
             user::set_password(&mut conn, actor, u.id, password).await?;
-            drop(conn);
             tx.commit().await?;
             println!("已更新 {username} 的密码，其现有会话已全部失效");
         }
         UserCommand::Disable { username } => {
-            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            let u = user::find(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
             user::set_active(&mut conn, actor, u.id, false).await?;
-            drop(conn);
             tx.commit().await?;
             println!("已停用 {username}");
         }
         UserCommand::Enable { username } => {
-            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            let u = user::find(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
             user::set_active(&mut conn, actor, u.id, true).await?;
-            drop(conn);
             tx.commit().await?;
             println!("已启用 {username}");
         }
         UserCommand::Token { username, name } => {
-            let u = user::find(&mut conn, &username).await?.ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            let u = user::find(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
             let (info, secret) = token::create(&mut conn, actor, u.id, &name).await?;
-            drop(conn);
             tx.commit().await?;
-            println!("令牌 {}（id {}）已创建。请立即保存，之后无法再次显示：", info.name, info.id);
+            println!(
+                "令牌 {}（id {}）已创建。请立即保存，之后无法再次显示：",
+                info.name, info.id
+            );
             println!("{secret}");
         }
     }

@@ -75,7 +75,11 @@ impl Config {
     }
 
     pub fn load(flags: &Overrides) -> Result<Config> {
-        let env = |k: &str| std::env::var(format!("AFTERCARE_{k}")).ok().filter(|v| !v.is_empty());
+        let env = |k: &str| {
+            std::env::var(format!("AFTERCARE_{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
         let file_path = flags
             .config
             .clone()
@@ -93,29 +97,78 @@ impl Config {
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("data"));
         let mut c = Config::defaults(&data_dir);
-        if let Some(v) = flags.database_url.clone().or_else(|| env("DATABASE_URL")).or(file.database_url) {
+        if let Some(v) = flags
+            .database_url
+            .clone()
+            .or_else(|| env("DATABASE_URL"))
+            .or(file.database_url)
+        {
             c.database_url = v;
         }
-        if let Some(v) = flags.listen.clone().or_else(|| env("LISTEN")).or(file.listen) {
-            c.listen = v
-                .parse()
-                .map_err(|_| Error::invalid("listen", format!("“{v}”不是有效的地址，应如 127.0.0.1:8080")))?;
+        if let Some(v) = flags
+            .listen
+            .clone()
+            .or_else(|| env("LISTEN"))
+            .or(file.listen)
+        {
+            c.listen = v.parse().map_err(|_| {
+                Error::invalid(
+                    "listen",
+                    format!("“{v}”不是有效的地址，应如 127.0.0.1:8080"),
+                )
+            })?;
         }
-        c.session_ttl_minutes = pick(env("SESSION_TTL_MINUTES"), file.session_ttl_minutes, c.session_ttl_minutes, "session_ttl_minutes")?;
-        c.secure_cookies = pick(env("SECURE_COOKIES"), file.secure_cookies, c.secure_cookies, "secure_cookies")?;
-        c.login_max_failures = pick(env("LOGIN_MAX_FAILURES"), file.login_max_failures, c.login_max_failures, "login_max_failures")?;
+        c.session_ttl_minutes = pick(
+            env("SESSION_TTL_MINUTES"),
+            file.session_ttl_minutes,
+            c.session_ttl_minutes,
+            "session_ttl_minutes",
+        )?;
+        c.secure_cookies = pick(
+            env("SECURE_COOKIES"),
+            file.secure_cookies,
+            c.secure_cookies,
+            "secure_cookies",
+        )?;
+        c.login_max_failures = pick(
+            env("LOGIN_MAX_FAILURES"),
+            file.login_max_failures,
+            c.login_max_failures,
+            "login_max_failures",
+        )?;
         c.login_max_failures_per_ip = pick(
             env("LOGIN_MAX_FAILURES_PER_IP"),
             file.login_max_failures_per_ip,
             c.login_max_failures_per_ip,
             "login_max_failures_per_ip",
         )?;
-        c.login_window_minutes = pick(env("LOGIN_WINDOW_MINUTES"), file.login_window_minutes, c.login_window_minutes, "login_window_minutes")?;
-        c.trust_forwarded_for = pick(env("TRUST_FORWARDED_FOR"), file.trust_forwarded_for, c.trust_forwarded_for, "trust_forwarded_for")?;
-        c.max_upload_bytes = pick(env("MAX_UPLOAD_BYTES"), file.max_upload_bytes, c.max_upload_bytes, "max_upload_bytes")?;
-        c.log = env("LOG").or_else(|| std::env::var("RUST_LOG").ok()).or(file.log).unwrap_or(c.log);
+        c.login_window_minutes = pick(
+            env("LOGIN_WINDOW_MINUTES"),
+            file.login_window_minutes,
+            c.login_window_minutes,
+            "login_window_minutes",
+        )?;
+        c.trust_forwarded_for = pick(
+            env("TRUST_FORWARDED_FOR"),
+            file.trust_forwarded_for,
+            c.trust_forwarded_for,
+            "trust_forwarded_for",
+        )?;
+        c.max_upload_bytes = pick(
+            env("MAX_UPLOAD_BYTES"),
+            file.max_upload_bytes,
+            c.max_upload_bytes,
+            "max_upload_bytes",
+        )?;
+        c.log = env("LOG")
+            .or_else(|| std::env::var("RUST_LOG").ok())
+            .or(file.log)
+            .unwrap_or(c.log);
         if c.session_ttl_minutes < 5 || c.login_max_failures < 1 || c.login_window_minutes < 1 {
-            return Err(Error::invalid("config", "session_ttl_minutes ≥ 5，login_max_failures ≥ 1，login_window_minutes ≥ 1"));
+            return Err(Error::invalid(
+                "config",
+                "session_ttl_minutes ≥ 5，login_max_failures ≥ 1，login_window_minutes ≥ 1",
+            ));
         }
         Ok(c)
     }
@@ -126,16 +179,29 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::invalid("config", format!("无法读取配置文件 {}：{e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| Error::invalid("config", format!("配置文件 {} 有误：{e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            "config",
+            format!("无法读取配置文件 {}：{e}", path.display()),
+        )
+    })?;
+    toml::from_str(&text)
+        .map_err(|e| Error::invalid("config", format!("配置文件 {} 有误：{e}", path.display())))
 }
 
-fn pick<T: std::str::FromStr>(env: Option<String>, file: Option<T>, default: T, key: &str) -> Result<T> {
+fn pick<T: std::str::FromStr>(
+    env: Option<String>,
+    file: Option<T>,
+    default: T,
+    key: &str,
+) -> Result<T> {
     match env {
-        Some(v) => v
-            .parse()
-            .map_err(|_| Error::invalid(key, format!("环境变量 AFTERCARE_{} 的值“{v}”无效", key.to_uppercase()))),
+        Some(v) => v.parse().map_err(|_| {
+            Error::invalid(
+                key,
+                format!("环境变量 AFTERCARE_{} 的值“{v}”无效", key.to_uppercase()),
+            )
+        }),
         None => Ok(file.unwrap_or(default)),
     }
 }

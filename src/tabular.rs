@@ -38,12 +38,12 @@ impl Sheet {
         self.index.contains_key(key)
     }
 
-    /// The cleaned cell of `key` in `row`; empty when the column or cell is missing.
+    /// The tidied cell of `key` in `row`; empty when the column or cell is missing.
     pub fn cell(&self, row: &RawRow, key: &str) -> String {
         self.index
             .get(key)
             .and_then(|&i| row.cells.get(i))
-            .map(|s| text::clean(s))
+            .map(|s| text::tidy(s))
             .unwrap_or_default()
     }
 }
@@ -61,11 +61,17 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>> {
 /// is UTF-8 and anything else is read as GB18030, the superset of GBK and GB2312.
 pub fn decode(bytes: &[u8]) -> String {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+        return enc
+            .decode_without_bom_handling(&bytes[bom..])
+            .0
+            .into_owned();
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0.into_owned(),
+        Err(_) => encoding_rs::GB18030
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
     }
 }
 
@@ -81,13 +87,39 @@ fn read_csv(content: &str) -> Result<Vec<RawRow>> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(content.as_bytes());
+    // Line numbers are counted from byte offsets: a quoted cell may span lines, and the line
+    // a person sees in an editor is where the record starts.
+    let bytes = content.as_bytes();
+    let (mut counted_to, mut line) = (0usize, 1usize);
+    let mut line_at = |offset: usize| {
+        // A record's position may point at the terminator of the line before it (the `\n`
+        // of a CRLF) or at skipped blank lines: the record starts at the next other byte.
+        let mut offset = offset.min(bytes.len());
+        while offset < bytes.len() && matches!(bytes[offset], b'\r' | b'\n') {
+            offset += 1;
+        }
+        if offset > counted_to {
+            line += bytes[counted_to..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            counted_to = offset;
+        }
+        line
+    };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            let line = e
+                .position()
+                .map(|p| line_at(p.byte() as usize))
+                .unwrap_or(0);
             Error::invalid(format!("第{line}行"), format!("CSV 格式错误：{e}"))
         })?;
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| line_at(p.byte() as usize))
+            .unwrap_or(0);
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
         if cells.iter().any(|c| !c.trim().is_empty()) {
             rows.push(RawRow { line, cells });
@@ -162,7 +194,11 @@ fn match_column(header: &str, columns: &[Column]) -> Option<&'static str> {
     columns
         .iter()
         .find(|c| c.synonyms.iter().any(|s| header_key(s) == key))
-        .or_else(|| columns.iter().find(|c| c.synonyms.iter().any(|s| header_key(s) == stripped)))
+        .or_else(|| {
+            columns
+                .iter()
+                .find(|c| c.synonyms.iter().any(|s| header_key(s) == stripped))
+        })
         .map(|c| c.key)
 }
 
@@ -178,7 +214,9 @@ pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
                 index.entry(key).or_insert(i);
             }
         }
-        let complete = columns.iter().all(|c| !c.required || index.contains_key(c.key));
+        let complete = columns
+            .iter()
+            .all(|c| !c.required || index.contains_key(c.key));
         if complete {
             best = Some((pos, index));
             break;
@@ -197,7 +235,11 @@ pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
         .collect();
     let headers: Vec<String> = rows[pos].cells.iter().map(|c| text::clean(c)).collect();
     if !missing.is_empty() {
-        let found: Vec<&str> = headers.iter().map(String::as_str).filter(|h| !h.is_empty()).collect();
+        let found: Vec<&str> = headers
+            .iter()
+            .map(String::as_str)
+            .filter(|h| !h.is_empty())
+            .collect();
         return Err(Error::invalid(
             "file",
             format!(
@@ -216,4 +258,14 @@ pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
         index,
         rows: data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_lines_are_editor_lines() {
+        let rows = super::read_csv("a,b\r\n1,2\r\n\r\n\"x\ny\",3\r\n4,5\r\n").unwrap();
+        let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![1, 2, 4, 6]);
+    }
 }

@@ -14,17 +14,27 @@ pub fn halfwidth(s: &str) -> String {
         .collect()
 }
 
-/// Half-width, trimmed, inner runs of white space folded to one space.
+/// Trimmed, inner runs of white space (the ideographic space too) folded to one space.
+/// For names and addresses, which keep their official full-width punctuation such as （）.
+pub fn tidy(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Half-width, trimmed, inner runs of white space folded to one space. For codes, numbers,
+/// dates and keywords.
 pub fn clean(s: &str) -> String {
-    halfwidth(s).split_whitespace().collect::<Vec<_>>().join(" ")
+    halfwidth(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A cell that may list several values: split on the separators people use in Chinese
 /// spreadsheets.
 pub fn split_list(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for part in halfwidth(s).split([';', ',', '、', '，', '；', '|', '/', '\n']) {
-        let part = clean(part);
+    for part in s.split([';', ',', '、', '，', '；', '|', '/', '\n']) {
+        let part = tidy(part);
         if !part.is_empty() && !out.contains(&part) {
             out.push(part);
         }

@@ -41,7 +41,11 @@ impl Role {
     }
 
     /// Rebuilds a role from its stored columns; `None` when they disagree.
-    pub fn from_columns(code: &str, county_id: Option<i64>, enterprise_id: Option<i64>) -> Option<Role> {
+    pub fn from_columns(
+        code: &str,
+        county_id: Option<i64>,
+        enterprise_id: Option<i64>,
+    ) -> Option<Role> {
         match (code, county_id, enterprise_id) {
             ("city_admin", None, None) => Some(Role::CityAdmin),
             ("county_officer", Some(county_id), None) => Some(Role::CountyOfficer { county_id }),

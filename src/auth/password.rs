@@ -1,7 +1,9 @@
 //! Argon2id password hashes (PHC strings). Verification is CPU-bound, so callers run it on
 //! the blocking pool.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 use crate::error::{Error, Result};
@@ -11,7 +13,10 @@ pub const MIN_LENGTH: usize = 10;
 /// Checks a new password against the policy; the message names what is wrong.
 pub fn check_policy(password: &str) -> Result<()> {
     if password.chars().count() < MIN_LENGTH {
-        return Err(Error::invalid("password", format!("密码至少{MIN_LENGTH}个字符")));
+        return Err(Error::invalid(
+            "password",
+            format!("密码至少{MIN_LENGTH}个字符"),
+        ));
     }
     let classes = [
         password.chars().any(|c| c.is_ascii_lowercase()),
@@ -20,7 +25,10 @@ pub fn check_policy(password: &str) -> Result<()> {
         password.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
     if classes.iter().filter(|x| **x).count() < 3 {
-        return Err(Error::invalid("password", "密码须包含小写字母、大写字母、数字、符号中的至少三类"));
+        return Err(Error::invalid(
+            "password",
+            "密码须包含小写字母、大写字母、数字、符号中的至少三类",
+        ));
     }
     Ok(())
 }
@@ -36,7 +44,9 @@ pub fn hash(password: &str) -> Result<String> {
 /// True when `password` matches `phc`. A malformed stored hash verifies as false.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -42,7 +42,8 @@ pub async fn create(conn: &mut Conn<'_>, user_id: i64, ttl: Duration, ip: &str) 
     .bind(now + ttl)
     .bind(ip)
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(Created { token, csrf_token })
 }
 
@@ -70,11 +71,14 @@ pub async fn lookup(conn: &mut Conn<'_>, token: &str, ttl: Duration) -> Result<O
     .await)?;
     let Some(row) = row else { return Ok(None) };
     if row.expires_at - now < ttl / 2 {
-        on_conn!(conn, |c| sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
-            .bind(now + ttl)
-            .bind(row.session_id)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+        on_conn!(conn, |c| sqlx::query(
+            "UPDATE sessions SET expires_at = $1 WHERE id = $2"
+        )
+        .bind(now + ttl)
+        .bind(row.session_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(Some(Session {
         id: row.session_id,
@@ -84,20 +88,30 @@ pub async fn lookup(conn: &mut Conn<'_>, token: &str, ttl: Duration) -> Result<O
 }
 
 pub async fn delete(conn: &mut Conn<'_>, session_id: i64) -> Result<()> {
-    on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(c).await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Removes expired sessions and stale login failures; run periodically by `serve`.
 pub async fn purge_expired(conn: &mut Conn<'_>, keep_failures: Duration) -> Result<u64> {
     let now = Utc::now();
-    let sessions = on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    on_conn!(conn, |c| sqlx::query("DELETE FROM login_failures WHERE at < $1")
-        .bind(now - keep_failures)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    let sessions = on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM sessions WHERE expires_at <= $1"
+    )
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM login_failures WHERE at < $1"
+    )
+    .bind(now - keep_failures)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(sessions)
 }

@@ -16,7 +16,12 @@ pub struct Limits {
 }
 
 /// `Some(wait)` when the attempt must be refused, with how long until it may be retried.
-pub async fn check(conn: &mut Conn<'_>, limits: &Limits, username: &str, ip: &str) -> Result<Option<Duration>> {
+pub async fn check(
+    conn: &mut Conn<'_>,
+    limits: &Limits,
+    username: &str,
+    ip: &str,
+) -> Result<Option<Duration>> {
     let now = Utc::now();
     let since = now - limits.window;
     let by_user: Vec<DateTime<Utc>> = on_conn!(conn, |c| sqlx::query_scalar(
@@ -29,11 +34,13 @@ pub async fn check(conn: &mut Conn<'_>, limits: &Limits, username: &str, ip: &st
     let by_ip: Vec<DateTime<Utc>> = if ip.is_empty() {
         Vec::new()
     } else {
-        on_conn!(conn, |c| sqlx::query_scalar("SELECT at FROM login_failures WHERE ip = $1 AND at > $2 ORDER BY at")
-            .bind(ip)
-            .bind(since)
-            .fetch_all(c)
-            .await)?
+        on_conn!(conn, |c| sqlx::query_scalar(
+            "SELECT at FROM login_failures WHERE ip = $1 AND at > $2 ORDER BY at"
+        )
+        .bind(ip)
+        .bind(since)
+        .fetch_all(c)
+        .await)?
     };
     let wait = |failures: &[DateTime<Utc>], limit: i64| -> Option<Duration> {
         if (failures.len() as i64) < limit {
@@ -43,26 +50,34 @@ pub async fn check(conn: &mut Conn<'_>, limits: &Limits, username: &str, ip: &st
         let pivot = failures[failures.len() - limit as usize];
         Some((pivot + limits.window - now).max(Duration::seconds(1)))
     };
-    Ok(match (wait(&by_user, limits.per_user), wait(&by_ip, limits.per_ip)) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    })
+    Ok(
+        match (wait(&by_user, limits.per_user), wait(&by_ip, limits.per_ip)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        },
+    )
 }
 
 pub async fn record_failure(conn: &mut Conn<'_>, username: &str, ip: &str) -> Result<()> {
-    on_conn!(conn, |c| sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)")
-        .bind(username)
-        .bind(ip)
-        .bind(Utc::now())
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)"
+    )
+    .bind(username)
+    .bind(ip)
+    .bind(Utc::now())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn clear(conn: &mut Conn<'_>, username: &str) -> Result<()> {
-    on_conn!(conn, |c| sqlx::query("DELETE FROM login_failures WHERE username = $1")
-        .bind(username)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM login_failures WHERE username = $1"
+    )
+    .bind(username)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -74,11 +74,15 @@ pub struct NewUser {
 
 fn check_username(u: &str) -> Result<()> {
     let ok = (3..=64).contains(&u.len())
-        && u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid("username", "用户名应为3–64位字母、数字或 _ - . @"))
+        Err(Error::invalid(
+            "username",
+            "用户名应为3–64位字母、数字或 _ - . @",
+        ))
     }
 }
 
@@ -112,61 +116,117 @@ pub async fn create(conn: &mut Conn<'_>, actor: &Actor, new: NewUser) -> Result<
     .await)
     .map_err(|e| Error::on_unique(e, format!("用户名 {username} 已存在")))?;
     let user = get(conn, id).await?.public()?;
-    audit::record(conn, actor, "create", "user", Some(id), None::<&()>, Some(&user)).await?;
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "user",
+        Some(id),
+        None::<&()>,
+        Some(&user),
+    )
+    .await?;
     Ok(user)
 }
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<UserRow> {
-    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(c)
-        .await)?
+    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
     .ok_or(Error::NotFound("用户"))
 }
 
 pub async fn find(conn: &mut Conn<'_>, username: &str) -> Result<Option<UserRow>> {
-    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE username = $1")
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(c)
-        .await)?)
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users WHERE username = $1"
+    )
+    .bind(username.trim().to_lowercase())
+    .fetch_optional(c)
+    .await)?)
 }
 
 pub async fn list(conn: &mut Conn<'_>) -> Result<Vec<User>> {
-    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>("SELECT * FROM users ORDER BY username")
-        .fetch_all(c)
-        .await)?;
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users ORDER BY username"
+    )
+    .fetch_all(c)
+    .await)?;
     rows.iter().map(UserRow::public).collect()
 }
 
-pub async fn set_password(conn: &mut Conn<'_>, actor: &Actor, id: i64, new_password: String) -> Result<()> {
+pub async fn set_password(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    new_password: String,
+) -> Result<()> {
     password::check_policy(&new_password)?;
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-    on_conn!(conn, |c| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(&hash)
-        .bind(Utc::now())
-        .bind(id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(&hash)
+    .bind(Utc::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     // A new password ends every session opened with the old one.
-    on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-    audit::record(conn, actor, "set_password", "user", Some(id), None::<&()>, None::<&()>).await?;
+    on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    audit::record(
+        conn,
+        actor,
+        "set_password",
+        "user",
+        Some(id),
+        None::<&()>,
+        None::<&()>,
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_active(conn: &mut Conn<'_>, actor: &Actor, id: i64, active: bool) -> Result<()> {
     let before = get(conn, id).await?.public()?;
-    on_conn!(conn, |c| sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
-        .bind(active)
-        .bind(Utc::now())
+    on_conn!(conn, |c| sqlx::query(
+        "UPDATE users SET active = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(active)
+    .bind(Utc::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if !active {
+        on_conn!(conn, |c| sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1"
+        )
         .bind(id)
         .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    if !active {
-        on_conn!(conn, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     let after = get(conn, id).await?.public()?;
-    audit::record(conn, actor, if active { "activate" } else { "deactivate" }, "user", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        conn,
+        actor,
+        if active { "activate" } else { "deactivate" },
+        "user",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(())
 }

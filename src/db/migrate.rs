@@ -52,7 +52,10 @@ pub async fn run(db: &Db) -> Result<usize> {
 }
 
 async fn apply_pending(db: &Db, conn: &mut Conn<'_>) -> Result<usize> {
-    on_conn!(conn, |c| sqlx::raw_sql(BOOKKEEPING).execute(c).await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::raw_sql(BOOKKEEPING)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     let applied: Vec<(i64, String)> = on_conn!(conn, |c| sqlx::query_as(
         "SELECT version, checksum FROM schema_migrations ORDER BY version"
     )
@@ -78,8 +81,12 @@ async fn apply_pending(db: &Db, conn: &mut Conn<'_>) -> Result<usize> {
         // from the one holding the advisory lock.
         let mut tx = db.begin().await?;
         let mut c = tx.conn();
-        on_conn!(&mut c, |c| sqlx::raw_sql(sql).execute(c).await.map(|r| r.rows_affected()))?;
-        on_conn!(&mut c, |c| sqlx::query(
+        on_conn!(&mut c, |c| sqlx::raw_sql(sql)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        on_conn!(&mut c, |c| {
+            sqlx::query(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"
         )
         .bind(m.version)
@@ -87,7 +94,8 @@ async fn apply_pending(db: &Db, conn: &mut Conn<'_>) -> Result<usize> {
         .bind(&checksum)
         .bind(chrono::Utc::now().to_rfc3339())
         .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+        .await.map(|r| r.rows_affected())
+        })?;
         tx.commit().await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         ran += 1;

@@ -85,10 +85,13 @@ macro_rules! text_column {
         where
             String: sqlx::Decode<'r, DB>,
         {
-            fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
                 let s = <String as sqlx::Decode<'r, DB>>::decode(value)?;
                 let parse: fn(&str) -> Option<$ty> = $parse;
-                parse(&s).ok_or_else(|| format!("stored {} is not valid: {s}", stringify!($ty)).into())
+                parse(&s)
+                    .ok_or_else(|| format!("stored {} is not valid: {s}", stringify!($ty)).into())
             }
         }
     };
@@ -208,6 +211,9 @@ impl Conn<'_> {
 pub async fn ping(db: &Db) -> Result<()> {
     let mut p = db.acquire().await?;
     let mut c = p.conn();
-    on_conn!(&mut c, |c| sqlx::query("SELECT 1").execute(c).await.map(|r| r.rows_affected()))?;
+    on_conn!(&mut c, |c| sqlx::query("SELECT 1")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }

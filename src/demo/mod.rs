@@ -24,7 +24,9 @@ pub const PASSWORD: &str = "Demo-2026!";
 const ENTERPRISES_PER_COUNTY: usize = 11;
 const CODE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Pinyin user names of the county officers, in the order of [`names::COUNTIES`].
-const OFFICERS: [&str; 6] = ["rencheng", "yanzhou", "qufu", "zoucheng", "jinxiang", "jiaxiang"];
+const OFFICERS: [&str; 6] = [
+    "rencheng", "yanzhou", "qufu", "zoucheng", "jinxiang", "jiaxiang",
+];
 
 fn credit_code(rng: &mut Rng, division: &str) -> Result<CreditCode> {
     let mut s = format!("91{division}MA");
@@ -49,7 +51,11 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
     let city = jurisdiction::create(
         &mut conn,
         &actor,
-        &JurisdictionInput { code: names::CITY.0.into(), name: names::CITY.1.into(), parent_id: None },
+        &JurisdictionInput {
+            code: names::CITY.0.into(),
+            name: names::CITY.1.into(),
+            parent_id: None,
+        },
     )
     .await?;
     let mut counties = Vec::new();
@@ -57,7 +63,11 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
         let j = jurisdiction::create(
             &mut conn,
             &actor,
-            &JurisdictionInput { code: (*code).into(), name: (*name).into(), parent_id: Some(city.id) },
+            &JurisdictionInput {
+                code: (*code).into(),
+                name: (*name).into(),
+                parent_id: Some(city.id),
+            },
         )
         .await?;
         counties.push(j);
@@ -73,8 +83,16 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
             let i = ci * ENTERPRISES_PER_COUNTY + k;
             let name = names::enterprise_name(&mut rng, &county.name, i);
             let out_of_town = k == 7 || k == 8;
-            let origin = if out_of_town { names::origin_city(&mut rng).to_string() } else { String::new() };
-            let division = if out_of_town { "370100" } else { county.code.as_str() };
+            let origin = if out_of_town {
+                names::origin_city(&mut rng).to_string()
+            } else {
+                String::new()
+            };
+            let division = if out_of_town {
+                "370100"
+            } else {
+                county.code.as_str()
+            };
             let grade = match rng.below(20) {
                 0..=1 => Grade::First,
                 2..=6 => Grade::Second,
@@ -84,19 +102,31 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
             };
             // Two subsidiaries per county under the county's first developer (Art. 7); one is
             // revoked in 任城区 and one cancelled in 曲阜市 to show the hand-over.
-            let parent_id = if k == 9 || k == 10 { group_parent } else { None };
+            let parent_id = if k == 9 || k == 10 {
+                group_parent
+            } else {
+                None
+            };
             let (status, status_date) = match (ci, k) {
                 (0, 9) => (Status::Revoked, date(2025, 6, 30)),
                 (2, 10) => (Status::Cancelled, date(2024, 12, 31)),
                 _ => (Status::Active, None),
             };
             let alias = names::enterprise_alias(&name);
-            let aliases = if used_aliases.insert(alias.clone()) { vec![alias] } else { Vec::new() };
+            let aliases = if used_aliases.insert(alias.clone()) {
+                vec![alias]
+            } else {
+                Vec::new()
+            };
             let fields = EnterpriseFields {
                 credit_code: credit_code(&mut rng, division)?,
                 name,
                 legal_rep: names::person_name(&mut rng),
-                grade: if parent_id.is_some() && grade == Grade::First { Grade::Second } else { grade },
+                grade: if parent_id.is_some() && grade == Grade::First {
+                    Grade::Second
+                } else {
+                    grade
+                },
                 is_local: !out_of_town,
                 origin,
                 parent_id,
@@ -118,12 +148,29 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
                 let pname = names::project_name(&mut rng, project_no);
                 project_no += 1;
                 // A tenth of the projects lie in a neighbouring county.
-                let pc = if rng.chance(1, 10) { (ci + 1) % counties.len() } else { ci };
+                let pc = if rng.chance(1, 10) {
+                    (ci + 1) % counties.len()
+                } else {
+                    ci
+                };
                 let delivered_year = 2013 + rng.below(14) as i32; // 2013..=2026
                 let delivered = delivered_year <= 2025 || rng.chance(1, 2);
-                let delivery_date = if delivered { date(delivered_year, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32) } else { None };
-                let units = if delivered { 80 + rng.below(900) as i64 } else { 0 };
-                let selling = delivery_date.is_none_or(|d| d.year() >= 2024) && status == Status::Active;
+                let delivery_date = if delivered {
+                    date(
+                        delivered_year,
+                        1 + rng.below(12) as u32,
+                        1 + rng.below(28) as u32,
+                    )
+                } else {
+                    None
+                };
+                let units = if delivered {
+                    80 + rng.below(900) as i64
+                } else {
+                    0
+                };
+                let selling =
+                    delivery_date.is_none_or(|d| d.year() >= 2024) && status == Status::Active;
                 let aliases = names::project_aliases(&mut rng, &pname);
                 let fields = ProjectFields {
                     enterprise_id: e.id,
@@ -149,21 +196,38 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
     };
     let mut users = vec![add("admin", "市住建局管理员", Role::CityAdmin)];
     for (ci, county) in counties.iter().enumerate() {
-        users.push(add(OFFICERS[ci], &format!("{}住建局", county.name), Role::CountyOfficer { county_id: county.id }));
-        logins.push((OFFICERS[ci].to_string(), format!("县区主管部门（{}）", county.name)));
+        users.push(add(
+            OFFICERS[ci],
+            &format!("{}住建局", county.name),
+            Role::CountyOfficer {
+                county_id: county.id,
+            },
+        ));
+        logins.push((
+            OFFICERS[ci].to_string(),
+            format!("县区主管部门（{}）", county.name),
+        ));
     }
     // Enterprise logins: a group parent, its revoked subsidiary, and an out-of-town developer.
     for (username, idx) in [("qiye1", 0usize), ("qiye2", 9), ("qiye3", 7)] {
         let (id, _) = enterprises[idx];
         let e = enterprise::get(&mut conn, id).await?;
-        users.push(add(username, &format!("{}客服", e.name), Role::Enterprise { enterprise_id: id }));
+        users.push(add(
+            username,
+            &format!("{}客服", e.name),
+            Role::Enterprise { enterprise_id: id },
+        ));
         logins.push((username.to_string(), format!("企业用户（{}）", e.name)));
     }
     for u in users {
         user::create(&mut conn, &actor, u).await?;
     }
-    crate::on_conn!(&mut conn, |c| sqlx::query("INSERT INTO meta (key, value) VALUES ('demo', 'true')").execute(c).await.map(|r| r.rows_affected()))?;
-    drop(conn);
+    crate::on_conn!(&mut conn, |c| sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('demo', 'true')"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(logins)
 }

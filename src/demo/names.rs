@@ -87,7 +87,8 @@ fn words(list: &'static str) -> Vec<&'static str> {
 }
 
 fn pick_word(rng: &mut Rng, list: &'static str) -> &'static str {
-    *rng.pick(&words(list))
+    let words = words(list);
+    words[rng.below(words.len() as u64) as usize]
 }
 
 /// "任城区" -> "任城", "曲阜市" -> "曲阜".

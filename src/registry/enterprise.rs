@@ -129,10 +129,16 @@ pub fn check_fields(f: &EnterpriseFields) -> Result<()> {
     }
     match (f.status, f.status_date) {
         (Status::Active, Some(_)) => {
-            return Err(Error::invalid("status_date", "正常状态的企业不应有吊销/注销日期"))
+            return Err(Error::invalid(
+                "status_date",
+                "正常状态的企业不应有吊销/注销日期",
+            ))
         }
         (Status::Revoked | Status::Cancelled, None) => {
-            return Err(Error::invalid("status_date", "资质吊销或注销的企业必须填写吊销/注销日期"))
+            return Err(Error::invalid(
+                "status_date",
+                "资质吊销或注销的企业必须填写吊销/注销日期",
+            ))
         }
         _ => {}
     }
@@ -144,7 +150,9 @@ pub fn check_fields(f: &EnterpriseFields) -> Result<()> {
 
 fn looks_like_email(s: &str) -> bool {
     match s.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace),
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
+        }
         None => false,
     }
 }
@@ -158,9 +166,9 @@ impl EnterpriseInput {
             Some(code) => {
                 let code = CreditCode::parse(code)
                     .map_err(|e| Error::invalid("parent_credit_code", e.to_string()))?;
-                let parent = find_by_code(conn, &code)
-                    .await?
-                    .ok_or_else(|| Error::invalid("parent_credit_code", format!("母公司 {code} 未登记")))?;
+                let parent = find_by_code(conn, &code).await?.ok_or_else(|| {
+                    Error::invalid("parent_credit_code", format!("母公司 {code} 未登记"))
+                })?;
                 Some(parent.id)
             }
         };
@@ -171,21 +179,23 @@ impl EnterpriseInput {
             .ok_or_else(|| Error::invalid("county_id", "所属县区不存在"))?;
         let fields = EnterpriseFields {
             credit_code,
-            name: crate::text::clean(&self.name),
-            legal_rep: crate::text::clean(&self.legal_rep),
+            name: crate::text::tidy(&self.name),
+            legal_rep: crate::text::tidy(&self.legal_rep),
             grade: self.grade,
             is_local: self.is_local,
-            origin: crate::text::clean(&self.origin),
+            origin: crate::text::tidy(&self.origin),
             parent_id,
             status: self.status,
             status_date: self.status_date,
             county_id: county.id,
             phone: crate::text::clean(&self.phone),
             email: crate::text::clean(&self.email),
-            aliases: self
-                .aliases
-                .as_ref()
-                .map(|a| a.iter().map(|s| crate::text::clean(s)).filter(|s| !s.is_empty()).collect()),
+            aliases: self.aliases.as_ref().map(|a| {
+                a.iter()
+                    .map(|s| crate::text::tidy(s))
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
         };
         check_fields(&fields)?;
         Ok(fields)
@@ -212,9 +222,17 @@ const LIST_WHERE: &str = "WHERE ($1 IS NULL OR e.county_id = $1)
            OR EXISTS (SELECT 1 FROM enterprise_aliases a
                       WHERE a.enterprise_id = e.id AND a.alias LIKE $6 ESCAPE '\\'))";
 
-pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<EnterpriseListItem>> {
+pub async fn list(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    filter: &Filter,
+) -> Result<Page<EnterpriseListItem>> {
     let paging = Paging::new(filter.page, filter.per_page);
-    let q_name = filter.q.as_deref().filter(|q| !q.trim().is_empty()).map(like_pattern);
+    let q_name = filter
+        .q
+        .as_deref()
+        .filter(|q| !q.trim().is_empty())
+        .map(like_pattern);
     let q = q_name.as_deref().map(str::to_uppercase);
     let status = filter.status.map(Status::code);
     let sql_count = format!("SELECT COUNT(*) FROM enterprises e {LIST_WHERE}");
@@ -249,10 +267,12 @@ pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<
 }
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Enterprise> {
-    on_conn!(conn, |c| sqlx::query_as::<_, Enterprise>("SELECT * FROM enterprises WHERE id = $1")
-        .bind(id)
-        .fetch_optional(c)
-        .await)?
+    on_conn!(conn, |c| sqlx::query_as::<_, Enterprise>(
+        "SELECT * FROM enterprises WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
     .ok_or(Error::NotFound("企业"))
 }
 
@@ -286,7 +306,9 @@ pub async fn aliases(conn: &mut Conn<'_>, id: i64) -> Result<Vec<String>> {
 
 pub async fn detail(conn: &mut Conn<'_>, id: i64) -> Result<EnterpriseDetail> {
     let enterprise = get(conn, id).await?;
-    let county_name = super::jurisdiction::get(conn, enterprise.county_id).await?.name;
+    let county_name = super::jurisdiction::get(conn, enterprise.county_id)
+        .await?
+        .name;
     let aliases = aliases(conn, id).await?;
     let parent = match enterprise.parent_id {
         Some(pid) => on_conn!(conn, |c| sqlx::query_as::<_, EnterpriseRef>(
@@ -297,12 +319,14 @@ pub async fn detail(conn: &mut Conn<'_>, id: i64) -> Result<EnterpriseDetail> {
         .await)?,
         None => None,
     };
-    let subsidiaries = on_conn!(conn, |c| sqlx::query_as::<_, EnterpriseRef>(
+    let subsidiaries = on_conn!(conn, |c| {
+        sqlx::query_as::<_, EnterpriseRef>(
         "SELECT id, name, credit_code, county_id, status FROM enterprises WHERE parent_id = $1 ORDER BY name"
     )
     .bind(id)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     Ok(EnterpriseDetail {
         enterprise,
         aliases,
@@ -325,7 +349,10 @@ async fn check_parent(conn: &mut Conn<'_>, id: Option<i64>, parent_id: Option<i6
     let mut depth = 0;
     while let Some(p) = cursor {
         if Some(p) == id {
-            return Err(Error::invalid("parent_credit_code", "母公司关系不能形成循环"));
+            return Err(Error::invalid(
+                "parent_credit_code",
+                "母公司关系不能形成循环",
+            ));
         }
         depth += 1;
         if depth > 32 {
@@ -342,10 +369,15 @@ async fn check_parent(conn: &mut Conn<'_>, id: Option<i64>, parent_id: Option<i6
     Ok(())
 }
 
-pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &EnterpriseFields) -> Result<Enterprise> {
+pub async fn insert(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    f: &EnterpriseFields,
+) -> Result<Enterprise> {
     check_fields(f)?;
     let now = Utc::now();
-    let id: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+    let id: i64 = on_conn!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO enterprises (credit_code, name, legal_rep, grade, is_local, origin, parent_id,
              status, status_date, county_id, phone, email, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id"
@@ -364,20 +396,38 @@ pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &EnterpriseFields) ->
     .bind(&f.email)
     .bind(now)
     .fetch_one(c)
-    .await)
+    .await
+    })
     .map_err(|e| Error::on_unique(e, format!("统一社会信用代码 {} 已登记", f.credit_code)))?;
     if let Some(aliases) = &f.aliases {
         replace_aliases(conn, id, aliases).await?;
     }
     let created = get(conn, id).await?;
     let aliases = aliases(conn, id).await?;
-    let snap = Snapshot { enterprise: &created, aliases: &aliases };
-    audit::record(conn, actor, "create", "enterprise", Some(id), None::<&()>, Some(&snap)).await?;
+    let snap = Snapshot {
+        enterprise: &created,
+        aliases: &aliases,
+    };
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "enterprise",
+        Some(id),
+        None::<&()>,
+        Some(&snap),
+    )
+    .await?;
     Ok(created)
 }
 
 /// Replaces the stored fields of enterprise `id`; records nothing when nothing changed.
-pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, f: &EnterpriseFields) -> Result<Saved> {
+pub async fn update(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    f: &EnterpriseFields,
+) -> Result<Saved> {
     check_fields(f)?;
     check_parent(conn, Some(id), f.parent_id).await?;
     let before = get(conn, id).await?;
@@ -420,7 +470,8 @@ pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, f: &EnterpriseF
         .bind(Utc::now())
         .bind(id)
         .execute(c)
-        .await.map(|r| r.rows_affected()))
+        .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| Error::on_unique(e, format!("统一社会信用代码 {} 已登记", f.credit_code)))?;
     }
     if let Some(a) = &f.aliases {
@@ -434,8 +485,14 @@ pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, f: &EnterpriseF
         "update",
         "enterprise",
         Some(id),
-        Some(&Snapshot { enterprise: &before, aliases: &before_aliases }),
-        Some(&Snapshot { enterprise: &after, aliases: &after_aliases }),
+        Some(&Snapshot {
+            enterprise: &before,
+            aliases: &before_aliases,
+        }),
+        Some(&Snapshot {
+            enterprise: &after,
+            aliases: &after_aliases,
+        }),
     )
     .await?;
     Ok(Saved::Updated(id))
@@ -450,10 +507,13 @@ pub async fn upsert(conn: &mut Conn<'_>, actor: &Actor, f: &EnterpriseFields) ->
 }
 
 async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Result<()> {
-    on_conn!(conn, |c| sqlx::query("DELETE FROM enterprise_aliases WHERE enterprise_id = $1")
-        .bind(id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM enterprise_aliases WHERE enterprise_id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let mut seen: Vec<&str> = Vec::new();
     for a in aliases {
         if seen.contains(&a.as_str()) {
@@ -466,25 +526,43 @@ async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Re
         .bind(id)
         .bind(a)
         .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }
 
 /// Sets only the parent, after all rows of an import exist.
-pub async fn set_parent(conn: &mut Conn<'_>, actor: &Actor, id: i64, parent_id: Option<i64>) -> Result<bool> {
+pub async fn set_parent(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    parent_id: Option<i64>,
+) -> Result<bool> {
     let before = get(conn, id).await?;
     if before.parent_id == parent_id {
         return Ok(false);
     }
     check_parent(conn, Some(id), parent_id).await?;
-    on_conn!(conn, |c| sqlx::query("UPDATE enterprises SET parent_id = $1, updated_at = $2 WHERE id = $3")
-        .bind(parent_id)
-        .bind(Utc::now())
-        .bind(id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "UPDATE enterprises SET parent_id = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(parent_id)
+    .bind(Utc::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let after = get(conn, id).await?;
-    audit::record(conn, actor, "update", "enterprise", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        conn,
+        actor,
+        "update",
+        "enterprise",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(true)
 }

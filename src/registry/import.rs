@@ -59,36 +59,179 @@ impl Report {
 }
 
 const COUNTY: &[&str] = &[
-    "所属县区", "县区", "县(市、区)", "县市区", "区县", "所在县区", "所属区县", "辖区", "行政区", "所属辖区",
+    "所属县区",
+    "县区",
+    "县(市、区)",
+    "县市区",
+    "区县",
+    "所在县区",
+    "所属区县",
+    "辖区",
+    "行政区",
+    "所属辖区",
 ];
 
 pub const ENTERPRISE_COLUMNS: &[Column] = &[
-    Column { key: "credit_code", synonyms: &["统一社会信用代码", "信用代码", "社会信用代码", "统一代码", "企业信用代码"], required: true },
-    Column { key: "name", synonyms: &["企业名称", "单位名称", "公司名称", "开发企业名称", "开发企业", "名称"], required: true },
-    Column { key: "legal_rep", synonyms: &["法定代表人", "法人代表", "法人", "法定代表人姓名"], required: false },
-    Column { key: "grade", synonyms: &["资质等级", "资质", "开发资质", "企业资质", "资质级别"], required: true },
-    Column { key: "county", synonyms: COUNTY, required: true },
-    Column { key: "local", synonyms: &["本地/外地", "企业属地", "属地", "是否本地企业", "本地外地", "企业来源"], required: false },
-    Column { key: "origin", synonyms: &["注册地", "外地注册地", "来源地", "原注册地"], required: false },
-    Column { key: "parent_code", synonyms: &["母公司信用代码", "母公司统一社会信用代码", "上级企业信用代码", "控股股东信用代码"], required: false },
-    Column { key: "parent_name", synonyms: &["母公司", "母公司名称", "上级企业", "控股母公司"], required: false },
-    Column { key: "status", synonyms: &["企业状态", "状态", "资质状态", "经营状态"], required: false },
-    Column { key: "status_date", synonyms: &["吊销/注销日期", "吊销注销日期", "状态日期", "吊销日期", "注销日期"], required: false },
-    Column { key: "aliases", synonyms: &["别名", "简称", "企业简称", "曾用名"], required: false },
-    Column { key: "phone", synonyms: &["联系电话", "电话", "企业电话"], required: false },
-    Column { key: "email", synonyms: &["电子邮箱", "邮箱", "联系邮箱", "email", "e-mail"], required: false },
+    Column {
+        key: "credit_code",
+        synonyms: &[
+            "统一社会信用代码",
+            "信用代码",
+            "社会信用代码",
+            "统一代码",
+            "企业信用代码",
+        ],
+        required: true,
+    },
+    Column {
+        key: "name",
+        synonyms: &[
+            "企业名称",
+            "单位名称",
+            "公司名称",
+            "开发企业名称",
+            "开发企业",
+            "名称",
+        ],
+        required: true,
+    },
+    Column {
+        key: "legal_rep",
+        synonyms: &["法定代表人", "法人代表", "法人", "法定代表人姓名"],
+        required: false,
+    },
+    Column {
+        key: "grade",
+        synonyms: &["资质等级", "资质", "开发资质", "企业资质", "资质级别"],
+        required: true,
+    },
+    Column {
+        key: "county",
+        synonyms: COUNTY,
+        required: true,
+    },
+    Column {
+        key: "local",
+        synonyms: &[
+            "本地/外地",
+            "企业属地",
+            "属地",
+            "是否本地企业",
+            "本地外地",
+            "企业来源",
+        ],
+        required: false,
+    },
+    Column {
+        key: "origin",
+        synonyms: &["注册地", "外地注册地", "来源地", "原注册地"],
+        required: false,
+    },
+    Column {
+        key: "parent_code",
+        synonyms: &[
+            "母公司信用代码",
+            "母公司统一社会信用代码",
+            "上级企业信用代码",
+            "控股股东信用代码",
+        ],
+        required: false,
+    },
+    Column {
+        key: "parent_name",
+        synonyms: &["母公司", "母公司名称", "上级企业", "控股母公司"],
+        required: false,
+    },
+    Column {
+        key: "status",
+        synonyms: &["企业状态", "状态", "资质状态", "经营状态"],
+        required: false,
+    },
+    Column {
+        key: "status_date",
+        synonyms: &[
+            "吊销/注销日期",
+            "吊销注销日期",
+            "状态日期",
+            "吊销日期",
+            "注销日期",
+        ],
+        required: false,
+    },
+    Column {
+        key: "aliases",
+        synonyms: &["别名", "简称", "企业简称", "曾用名"],
+        required: false,
+    },
+    Column {
+        key: "phone",
+        synonyms: &["联系电话", "电话", "企业电话"],
+        required: false,
+    },
+    Column {
+        key: "email",
+        synonyms: &["电子邮箱", "邮箱", "联系邮箱", "email", "e-mail"],
+        required: false,
+    },
 ];
 
 pub const PROJECT_COLUMNS: &[Column] = &[
-    Column { key: "name", synonyms: &["项目名称", "小区名称", "项目(小区)名称", "项目", "小区"], required: true },
-    Column { key: "enterprise_code", synonyms: &["开发企业信用代码", "统一社会信用代码", "信用代码", "企业信用代码"], required: false },
-    Column { key: "enterprise_name", synonyms: &["开发企业", "开发企业名称", "企业名称", "开发单位"], required: false },
-    Column { key: "county", synonyms: COUNTY, required: true },
-    Column { key: "address", synonyms: &["项目地址", "地址", "坐落", "小区地址", "项目坐落"], required: false },
-    Column { key: "aliases", synonyms: &["别名", "曾用名", "推广名", "案名", "简称"], required: false },
-    Column { key: "sales_site", synonyms: &["售楼处状态", "销售场所", "销售场所状态", "售楼处", "是否在售"], required: false },
-    Column { key: "delivery_date", synonyms: &["交付日期", "交房日期", "交付时间"], required: false },
-    Column { key: "units", synonyms: &["交付套数", "已交付套数", "交付户数", "户数"], required: false },
+    Column {
+        key: "name",
+        synonyms: &["项目名称", "小区名称", "项目(小区)名称", "项目", "小区"],
+        required: true,
+    },
+    Column {
+        key: "enterprise_code",
+        synonyms: &[
+            "开发企业信用代码",
+            "统一社会信用代码",
+            "信用代码",
+            "企业信用代码",
+        ],
+        required: false,
+    },
+    Column {
+        key: "enterprise_name",
+        synonyms: &["开发企业", "开发企业名称", "企业名称", "开发单位"],
+        required: false,
+    },
+    Column {
+        key: "county",
+        synonyms: COUNTY,
+        required: true,
+    },
+    Column {
+        key: "address",
+        synonyms: &["项目地址", "地址", "坐落", "小区地址", "项目坐落"],
+        required: false,
+    },
+    Column {
+        key: "aliases",
+        synonyms: &["别名", "曾用名", "推广名", "案名", "简称"],
+        required: false,
+    },
+    Column {
+        key: "sales_site",
+        synonyms: &[
+            "售楼处状态",
+            "销售场所",
+            "销售场所状态",
+            "售楼处",
+            "是否在售",
+        ],
+        required: false,
+    },
+    Column {
+        key: "delivery_date",
+        synonyms: &["交付日期", "交房日期", "交付时间"],
+        required: false,
+    },
+    Column {
+        key: "units",
+        synonyms: &["交付套数", "已交付套数", "交付户数", "户数"],
+        required: false,
+    },
 ];
 
 /// Counties by code and by name, loaded once per file.
@@ -97,7 +240,11 @@ struct Counties(Vec<Jurisdiction>);
 impl Counties {
     async fn load(conn: &mut Conn<'_>) -> Result<Self> {
         Ok(Counties(
-            jurisdiction::list(conn).await?.into_iter().filter(|j| j.kind == "county").collect(),
+            jurisdiction::list(conn)
+                .await?
+                .into_iter()
+                .filter(|j| j.kind == "county")
+                .collect(),
         ))
     }
 
@@ -105,6 +252,7 @@ impl Counties {
         if s.is_empty() {
             return Err("所属县区为空".into());
         }
+        let s = text::clean(s);
         self.0
             .iter()
             .find(|j| j.code == s || j.name == s)
@@ -128,7 +276,11 @@ struct EnterpriseRow {
     parent_name: Option<String>,
 }
 
-fn parse_enterprise(sheet: &Sheet, row: &RawRow, counties: &Counties) -> std::result::Result<EnterpriseRow, String> {
+fn parse_enterprise(
+    sheet: &Sheet,
+    row: &RawRow,
+    counties: &Counties,
+) -> std::result::Result<EnterpriseRow, String> {
     let cell = |k| sheet.cell(row, k);
     let credit_code = CreditCode::parse(&cell("credit_code")).map_err(|e| e.to_string())?;
     let grade_text = cell("grade");
@@ -157,7 +309,10 @@ fn parse_enterprise(sheet: &Sheet, row: &RawRow, counties: &Counties) -> std::re
     let status_date = if date_text.is_empty() {
         None
     } else {
-        Some(text::parse_date(&date_text).ok_or_else(|| format!("吊销/注销日期“{date_text}”不是有效日期"))?)
+        Some(
+            text::parse_date(&date_text)
+                .ok_or_else(|| format!("吊销/注销日期“{date_text}”不是有效日期"))?,
+        )
     };
     let parent_code = match cell("parent_code") {
         s if s.is_empty() => None,
@@ -177,17 +332,34 @@ fn parse_enterprise(sheet: &Sheet, row: &RawRow, counties: &Counties) -> std::re
         county_id,
         phone: cell("phone"),
         email: cell("email"),
-        aliases: sheet.has("aliases").then(|| text::split_list(&cell("aliases"))),
+        aliases: sheet
+            .has("aliases")
+            .then(|| text::split_list(&cell("aliases"))),
     };
     enterprise::check_fields(&fields).map_err(|e| e.to_string())?;
-    Ok(EnterpriseRow { line: row.line, fields, parent_code, parent_name })
+    Ok(EnterpriseRow {
+        line: row.line,
+        fields,
+        parent_code,
+        parent_name,
+    })
 }
 
 /// Imports enterprises. Parents may be named by credit code or by name, and may appear
 /// anywhere in the same file or already be registered.
-pub async fn import_enterprises(db: &Db, actor: &Actor, bytes: &[u8], file_name: &str, opts: &Options) -> Result<Report> {
+pub async fn import_enterprises(
+    db: &Db,
+    actor: &Actor,
+    bytes: &[u8],
+    file_name: &str,
+    opts: &Options,
+) -> Result<Report> {
     let sheet = tabular::map_columns(tabular::read_rows(bytes)?, ENTERPRISE_COLUMNS)?;
-    let mut report = Report { file: file_label(file_name), rows: sheet.rows.len(), ..Report::default() };
+    let mut report = Report {
+        file: file_label(file_name),
+        rows: sheet.rows.len(),
+        ..Report::default()
+    };
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let counties = Counties::load(&mut conn).await?;
@@ -204,14 +376,20 @@ pub async fn import_enterprises(db: &Db, actor: &Actor, bytes: &[u8], file_name:
                 if let Some(first) = first_line.get(&parsed.fields.credit_code) {
                     report.rejections.push(Rejection {
                         line: row.line,
-                        reason: format!("统一社会信用代码 {} 与第{first}行重复", parsed.fields.credit_code),
+                        reason: format!(
+                            "统一社会信用代码 {} 与第{first}行重复",
+                            parsed.fields.credit_code
+                        ),
                     });
                 } else {
                     first_line.insert(parsed.fields.credit_code.clone(), row.line);
                     good.push(parsed);
                 }
             }
-            Err(reason) => report.rejections.push(Rejection { line: row.line, reason }),
+            Err(reason) => report.rejections.push(Rejection {
+                line: row.line,
+                reason,
+            }),
         }
     }
 
@@ -223,7 +401,10 @@ pub async fn import_enterprises(db: &Db, actor: &Actor, bytes: &[u8], file_name:
         match resolved {
             Ok(p) => parents.push(p),
             Err(reason) => {
-                report.rejections.push(Rejection { line: row.line, reason });
+                report.rejections.push(Rejection {
+                    line: row.line,
+                    reason,
+                });
                 keep[i] = false;
                 parents.push(None);
             }
@@ -233,19 +414,37 @@ pub async fn import_enterprises(db: &Db, actor: &Actor, bytes: &[u8], file_name:
     report.rejections.sort_by_key(|r| r.line);
     report.rejected = report.rejections.len();
     if report.rejected > 0 && !opts.skip_bad_rows {
-        drop(conn);
         drop(tx);
         write_report(&mut report, &sheet, opts, "enterprises")?;
         return Ok(report);
     }
 
     // Every row first, then the parent links, so a parent may come after its subsidiary.
-    let kept: Vec<(&EnterpriseRow, &Option<ParentRef>)> =
-        good.iter().zip(&parents).zip(&keep).filter(|(_, k)| **k).map(|(pair, _)| pair).collect();
+    let kept: Vec<(&EnterpriseRow, &Option<ParentRef>)> = good
+        .iter()
+        .zip(&parents)
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(pair, _)| pair)
+        .collect();
     let mut ids: HashMap<&CreditCode, i64> = HashMap::new();
     let mut outcomes: Vec<Saved> = Vec::with_capacity(kept.len());
-    for (row, _) in &kept {
-        let saved = enterprise::upsert(&mut conn, actor, &row.fields).await.map_err(|e| at_line(row.line, e))?;
+    for (row, parent) in &kept {
+        // A parent that already exists is stored with the row, so a re-import changes nothing.
+        let parent_id = match parent {
+            None => None,
+            Some(ParentRef::Registered(id)) => Some(*id),
+            Some(ParentRef::InFile(code)) => enterprise::find_by_code(&mut conn, code)
+                .await?
+                .map(|e| e.id),
+        };
+        let fields = EnterpriseFields {
+            parent_id,
+            ..row.fields.clone()
+        };
+        let saved = enterprise::upsert(&mut conn, actor, &fields)
+            .await
+            .map_err(|e| at_line(row.line, e))?;
         ids.insert(&row.fields.credit_code, saved.id());
         outcomes.push(saved);
     }
@@ -265,7 +464,6 @@ pub async fn import_enterprises(db: &Db, actor: &Actor, bytes: &[u8], file_name:
     for outcome in outcomes {
         report.count(outcome);
     }
-    drop(conn);
     tx.commit().await?;
     report.committed = true;
     write_report(&mut report, &sheet, opts, "enterprises")?;
@@ -279,13 +477,18 @@ async fn own_county(
     opts: &Options,
     row: EnterpriseRow,
 ) -> Result<std::result::Result<EnterpriseRow, String>> {
-    let Some(county) = opts.only_county else { return Ok(Ok(row)) };
+    let Some(county) = opts.only_county else {
+        return Ok(Ok(row));
+    };
     if row.fields.county_id != county {
         return Ok(Err("企业不属于本县区，无权导入".into()));
     }
     if let Some(existing) = enterprise::find_by_code(conn, &row.fields.credit_code).await? {
         if existing.county_id != county {
-            return Ok(Err(format!("企业 {} 登记在其他县区，无权修改", row.fields.credit_code)));
+            return Ok(Err(format!(
+                "企业 {} 登记在其他县区，无权修改",
+                row.fields.credit_code
+            )));
         }
     }
     Ok(Ok(row))
@@ -319,13 +522,17 @@ async fn resolve_parent(
             if in_file[0].fields.credit_code == row.fields.credit_code {
                 return Ok(Err("母公司不能是企业自身".into()));
             }
-            return Ok(Ok(Some(ParentRef::InFile(in_file[0].fields.credit_code.clone()))));
+            return Ok(Ok(Some(ParentRef::InFile(
+                in_file[0].fields.credit_code.clone(),
+            ))));
         }
         let registered = enterprise::find_by_name(conn, name).await?;
         return Ok(match (in_file.len(), registered.len()) {
             (0, 1) => Ok(Some(ParentRef::Registered(registered[0].id))),
             (0, 0) => Err(format!("母公司“{name}”既未登记也不在本文件中")),
-            _ => Err(format!("母公司“{name}”有多家同名企业，请填写母公司信用代码")),
+            _ => Err(format!(
+                "母公司“{name}”有多家同名企业，请填写母公司信用代码"
+            )),
         });
     }
     Ok(Ok(None))
@@ -340,15 +547,29 @@ fn at_line(line: usize, e: Error) -> Error {
 }
 
 /// Imports projects; each names its developer by credit code or by exact name.
-pub async fn import_projects(db: &Db, actor: &Actor, bytes: &[u8], file_name: &str, opts: &Options) -> Result<Report> {
+pub async fn import_projects(
+    db: &Db,
+    actor: &Actor,
+    bytes: &[u8],
+    file_name: &str,
+    opts: &Options,
+) -> Result<Report> {
     let sheet = tabular::map_columns(tabular::read_rows(bytes)?, PROJECT_COLUMNS)?;
     if !sheet.has("enterprise_code") && !sheet.has("enterprise_name") {
         return Err(Error::invalid(
             "file",
-            format!("缺少开发企业列：需要“开发企业信用代码”或“开发企业”；第{}行的列为：{}", sheet.header_line, sheet.headers.join("，")),
+            format!(
+                "缺少开发企业列：需要“开发企业信用代码”或“开发企业”；第{}行的列为：{}",
+                sheet.header_line,
+                sheet.headers.join("，")
+            ),
         ));
     }
-    let mut report = Report { file: file_label(file_name), rows: sheet.rows.len(), ..Report::default() };
+    let mut report = Report {
+        file: file_label(file_name),
+        rows: sheet.rows.len(),
+        ..Report::default()
+    };
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let counties = Counties::load(&mut conn).await?;
@@ -356,7 +577,9 @@ pub async fn import_projects(db: &Db, actor: &Actor, bytes: &[u8], file_name: &s
     let mut first_line: HashMap<(i64, String), usize> = HashMap::new();
     for row in &sheet.rows {
         let parsed = match parse_project(&mut conn, &sheet, row, &counties).await? {
-            Ok(f) if opts.only_county.is_some_and(|c| c != f.county_id) => Err("项目不在本县区，无权导入".to_string()),
+            Ok(f) if opts.only_county.is_some_and(|c| c != f.county_id) => {
+                Err("项目不在本县区，无权导入".to_string())
+            }
             other => other,
         };
         match parsed {
@@ -372,22 +595,25 @@ pub async fn import_projects(db: &Db, actor: &Actor, bytes: &[u8], file_name: &s
                     good.push((row.line, fields));
                 }
             }
-            Err(reason) => report.rejections.push(Rejection { line: row.line, reason }),
+            Err(reason) => report.rejections.push(Rejection {
+                line: row.line,
+                reason,
+            }),
         }
     }
     report.rejections.sort_by_key(|r| r.line);
     report.rejected = report.rejections.len();
     if report.rejected > 0 && !opts.skip_bad_rows {
-        drop(conn);
         drop(tx);
         write_report(&mut report, &sheet, opts, "projects")?;
         return Ok(report);
     }
     for (line, fields) in &good {
-        let saved = project::upsert(&mut conn, actor, fields).await.map_err(|e| at_line(*line, e))?;
+        let saved = project::upsert(&mut conn, actor, fields)
+            .await
+            .map_err(|e| at_line(*line, e))?;
         report.count(saved);
     }
-    drop(conn);
     tx.commit().await?;
     report.committed = true;
     write_report(&mut report, &sheet, opts, "projects")?;
@@ -417,7 +643,11 @@ async fn parse_project(
         match found.len() {
             1 => found[0].id,
             0 => return Ok(Err(format!("开发企业“{name_text}”未登记"))),
-            _ => return Ok(Err(format!("开发企业“{name_text}”有多家同名企业，请填写信用代码"))),
+            _ => {
+                return Ok(Err(format!(
+                    "开发企业“{name_text}”有多家同名企业，请填写信用代码"
+                )))
+            }
         }
     } else {
         return Ok(Err("开发企业为空".into()));
@@ -431,20 +661,27 @@ async fn parse_project(
         let sales_site_open = if sales_text.is_empty() {
             false
         } else {
-            text::parse_bool(&sales_text, &["开放", "在售", "营业", "开"], &["关闭", "停售", "售罄", "关", "已关闭"])
-                .ok_or_else(|| format!("售楼处状态“{sales_text}”无法识别（应为开放或关闭）"))?
+            text::parse_bool(
+                &sales_text,
+                &["开放", "在售", "营业", "开"],
+                &["关闭", "停售", "售罄", "关", "已关闭"],
+            )
+            .ok_or_else(|| format!("售楼处状态“{sales_text}”无法识别（应为开放或关闭）"))?
         };
         let date_text = cell("delivery_date");
         let delivery_date = if date_text.is_empty() {
             None
         } else {
-            Some(text::parse_date(&date_text).ok_or_else(|| format!("交付日期“{date_text}”不是有效日期"))?)
+            Some(
+                text::parse_date(&date_text)
+                    .ok_or_else(|| format!("交付日期“{date_text}”不是有效日期"))?,
+            )
         };
         let units_text = cell("units");
         let units_delivered = if units_text.is_empty() {
             0
         } else {
-            units_text
+            text::clean(&units_text)
                 .trim_end_matches(['套', '户'])
                 .parse::<i64>()
                 .ok()
@@ -459,7 +696,9 @@ async fn parse_project(
             sales_site_open,
             delivery_date,
             units_delivered,
-            aliases: sheet.has("aliases").then(|| text::split_list(&cell("aliases"))),
+            aliases: sheet
+                .has("aliases")
+                .then(|| text::split_list(&cell("aliases"))),
         };
         project::check_fields(&fields).map_err(|e| e.to_string())?;
         Ok::<_, String>(fields)
@@ -470,7 +709,9 @@ async fn parse_project(
 /// Writes the rejected rows, with their original cells, as a UTF-8 CSV with BOM (so Excel
 /// opens it correctly).
 fn write_report(report: &mut Report, sheet: &Sheet, opts: &Options, kind: &str) -> Result<()> {
-    let Some(dir) = &opts.report_dir else { return Ok(()) };
+    let Some(dir) = &opts.report_dir else {
+        return Ok(());
+    };
     if report.rejections.is_empty() {
         return Ok(());
     }
@@ -478,7 +719,12 @@ fn write_report(report: &mut Report, sheet: &Sheet, opts: &Options, kind: &str) 
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let stem: String = Path::new(&report.file)
         .file_stem()
-        .map(|s| s.to_string_lossy().chars().filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_').collect())
+        .map(|s| {
+            s.to_string_lossy()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        })
         .unwrap_or_default();
     let path = dir.join(format!("{stamp}-{kind}-{stem}-rejected.csv"));
     let mut out = Vec::from("\u{FEFF}".as_bytes());
@@ -486,13 +732,15 @@ fn write_report(report: &mut Report, sheet: &Sheet, opts: &Options, kind: &str) 
         let mut w = csv::Writer::from_writer(&mut out);
         let mut header = vec!["行号".to_string(), "原因".to_string()];
         header.extend(sheet.headers.iter().cloned());
-        w.write_record(&header).map_err(|e| Error::Internal(e.to_string()))?;
+        w.write_record(&header)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         for r in &report.rejections {
             let mut rec = vec![r.line.to_string(), r.reason.clone()];
             if let Some(row) = sheet.rows.iter().find(|row| row.line == r.line) {
                 rec.extend(row.cells.iter().cloned());
             }
-            w.write_record(&rec).map_err(|e| Error::Internal(e.to_string()))?;
+            w.write_record(&rec)
+                .map_err(|e| Error::Internal(e.to_string()))?;
         }
         w.flush()?;
     }

@@ -74,10 +74,16 @@ pub async fn find_county(conn: &mut Conn<'_>, code_or_name: &str) -> Result<Opti
     .await)?)
 }
 
-pub async fn create(conn: &mut Conn<'_>, actor: &Actor, input: &JurisdictionInput) -> Result<Jurisdiction> {
+pub async fn create(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    input: &JurisdictionInput,
+) -> Result<Jurisdiction> {
     let (code, name) = input.validate()?;
     let kind = if let Some(parent) = input.parent_id {
-        let p = get(conn, parent).await.map_err(|_| Error::invalid("parent_id", "上级行政区不存在"))?;
+        let p = get(conn, parent)
+            .await
+            .map_err(|_| Error::invalid("parent_id", "上级行政区不存在"))?;
         if p.kind != "city" {
             return Err(Error::invalid("parent_id", "上级行政区必须是市"));
         }
@@ -99,11 +105,25 @@ pub async fn create(conn: &mut Conn<'_>, actor: &Actor, input: &JurisdictionInpu
     .await)
     .map_err(|e| Error::on_unique(e, format!("行政区代码 {code} 或名称 {name} 已存在")))?;
     let created = get(conn, id).await?;
-    audit::record(conn, actor, "create", "jurisdiction", Some(id), None::<&()>, Some(&created)).await?;
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "jurisdiction",
+        Some(id),
+        None::<&()>,
+        Some(&created),
+    )
+    .await?;
     Ok(created)
 }
 
-pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, input: &JurisdictionInput) -> Result<Jurisdiction> {
+pub async fn update(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    input: &JurisdictionInput,
+) -> Result<Jurisdiction> {
     let before = get(conn, id).await?;
     let (code, name) = input.validate()?;
     if input.parent_id != before.parent_id {
@@ -117,9 +137,19 @@ pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, input: &Jurisdi
     .bind(Utc::now())
     .bind(id)
     .execute(c)
-    .await.map(|r| r.rows_affected()))
+    .await
+    .map(|r| r.rows_affected()))
     .map_err(|e| Error::on_unique(e, format!("行政区代码 {code} 或名称 {name} 已存在")))?;
     let after = get(conn, id).await?;
-    audit::record(conn, actor, "update", "jurisdiction", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        conn,
+        actor,
+        "update",
+        "jurisdiction",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(after)
 }

@@ -86,7 +86,10 @@ pub fn check_fields(f: &ProjectFields) -> Result<()> {
         return Err(Error::invalid("units_delivered", "交付套数不能为负数"));
     }
     if f.units_delivered > 0 && f.delivery_date.is_none() {
-        return Err(Error::invalid("delivery_date", "已交付套数大于0时必须填写交付日期"));
+        return Err(Error::invalid(
+            "delivery_date",
+            "已交付套数大于0时必须填写交付日期",
+        ));
     }
     Ok(())
 }
@@ -104,15 +107,17 @@ impl ProjectInput {
         let fields = ProjectFields {
             enterprise_id: self.enterprise_id,
             county_id: self.county_id,
-            name: crate::text::clean(&self.name),
-            address: crate::text::clean(&self.address),
+            name: crate::text::tidy(&self.name),
+            address: crate::text::tidy(&self.address),
             sales_site_open: self.sales_site_open,
             delivery_date: self.delivery_date,
             units_delivered: self.units_delivered,
-            aliases: self
-                .aliases
-                .as_ref()
-                .map(|a| a.iter().map(|s| crate::text::clean(s)).filter(|s| !s.is_empty()).collect()),
+            aliases: self.aliases.as_ref().map(|a| {
+                a.iter()
+                    .map(|s| crate::text::tidy(s))
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
         };
         check_fields(&fields)?;
         Ok(fields)
@@ -137,9 +142,17 @@ const LIST_WHERE: &str = "WHERE ($1 IS NULL OR p.county_id = $1)
       AND ($5 IS NULL OR p.name LIKE $5 ESCAPE '\\' OR p.address LIKE $5 ESCAPE '\\'
            OR EXISTS (SELECT 1 FROM project_aliases a WHERE a.project_id = p.id AND a.alias LIKE $5 ESCAPE '\\'))";
 
-pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<ProjectListItem>> {
+pub async fn list(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    filter: &Filter,
+) -> Result<Page<ProjectListItem>> {
     let paging = Paging::new(filter.page, filter.per_page);
-    let q = filter.q.as_deref().filter(|q| !q.trim().is_empty()).map(like_pattern);
+    let q = filter
+        .q
+        .as_deref()
+        .filter(|q| !q.trim().is_empty())
+        .map(like_pattern);
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM projects p {LIST_WHERE}"
     ))
@@ -171,10 +184,12 @@ pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<
 }
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Project> {
-    on_conn!(conn, |c| sqlx::query_as::<_, Project>("SELECT * FROM projects WHERE id = $1")
-        .bind(id)
-        .fetch_optional(c)
-        .await)?
+    on_conn!(conn, |c| sqlx::query_as::<_, Project>(
+        "SELECT * FROM projects WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
     .ok_or(Error::NotFound("项目"))
 }
 
@@ -200,8 +215,12 @@ pub async fn aliases(conn: &mut Conn<'_>, id: i64) -> Result<Vec<String>> {
 pub async fn detail(conn: &mut Conn<'_>, id: i64) -> Result<ProjectDetail> {
     let project = get(conn, id).await?;
     let aliases = aliases(conn, id).await?;
-    let enterprise_name = super::enterprise::get(conn, project.enterprise_id).await?.name;
-    let county_name = super::jurisdiction::get(conn, project.county_id).await?.name;
+    let enterprise_name = super::enterprise::get(conn, project.enterprise_id)
+        .await?
+        .name;
+    let county_name = super::jurisdiction::get(conn, project.county_id)
+        .await?
+        .name;
     Ok(ProjectDetail {
         project,
         aliases,
@@ -241,12 +260,29 @@ pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Re
     }
     let created = get(conn, id).await?;
     let aliases = aliases(conn, id).await?;
-    let snap = Snapshot { project: &created, aliases: &aliases };
-    audit::record(conn, actor, "create", "project", Some(id), None::<&()>, Some(&snap)).await?;
+    let snap = Snapshot {
+        project: &created,
+        aliases: &aliases,
+    };
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "project",
+        Some(id),
+        None::<&()>,
+        Some(&snap),
+    )
+    .await?;
     Ok(created)
 }
 
-pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, f: &ProjectFields) -> Result<Saved> {
+pub async fn update(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    f: &ProjectFields,
+) -> Result<Saved> {
     check_fields(f)?;
     let before = get(conn, id).await?;
     let before_aliases = aliases(conn, id).await?;
@@ -277,7 +313,8 @@ pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, f: &ProjectFiel
         .bind(Utc::now())
         .bind(id)
         .execute(c)
-        .await.map(|r| r.rows_affected()))
+        .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| Error::on_unique(e, format!("该企业已有名为“{}”的项目", f.name)))?;
     }
     if let Some(a) = &f.aliases {
@@ -291,8 +328,14 @@ pub async fn update(conn: &mut Conn<'_>, actor: &Actor, id: i64, f: &ProjectFiel
         "update",
         "project",
         Some(id),
-        Some(&Snapshot { project: &before, aliases: &before_aliases }),
-        Some(&Snapshot { project: &after, aliases: &after_aliases }),
+        Some(&Snapshot {
+            project: &before,
+            aliases: &before_aliases,
+        }),
+        Some(&Snapshot {
+            project: &after,
+            aliases: &after_aliases,
+        }),
     )
     .await?;
     Ok(Saved::Updated(id))
@@ -307,21 +350,27 @@ pub async fn upsert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Re
 }
 
 async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Result<()> {
-    on_conn!(conn, |c| sqlx::query("DELETE FROM project_aliases WHERE project_id = $1")
-        .bind(id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM project_aliases WHERE project_id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let mut seen: Vec<&str> = Vec::new();
     for a in aliases {
         if seen.contains(&a.as_str()) {
             continue;
         }
         seen.push(a);
-        on_conn!(conn, |c| sqlx::query("INSERT INTO project_aliases (project_id, alias) VALUES ($1, $2)")
-            .bind(id)
-            .bind(a)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+        on_conn!(conn, |c| sqlx::query(
+            "INSERT INTO project_aliases (project_id, alias) VALUES ($1, $2)"
+        )
+        .bind(id)
+        .bind(a)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }

@@ -32,11 +32,21 @@ pub struct ErrorDetail {
 
 impl HttpError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        HttpError { status, code, message: message.into(), field: None, retry_after_secs: None }
+        HttpError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_secs: None,
+        }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录或提供有效的 API 令牌")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "请先登录或提供有效的 API 令牌",
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -44,7 +54,11 @@ impl HttpError {
     }
 
     pub fn csrf() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "csrf", "表单已失效（CSRF 校验失败），请刷新页面后重试")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "表单已失效（CSRF 校验失败），请刷新页面后重试",
+        )
     }
 
     pub fn not_found() -> Self {
@@ -55,7 +69,11 @@ impl HttpError {
         let minutes = (wait_secs + 59) / 60;
         HttpError {
             retry_after_secs: Some(wait_secs),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", format!("登录失败次数过多，请{minutes}分钟后再试"))
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("登录失败次数过多，请{minutes}分钟后再试"),
+            )
         }
     }
 
@@ -76,8 +94,14 @@ impl HttpError {
 impl From<Error> for HttpError {
     fn from(e: Error) -> Self {
         match e {
-            Error::NotFound(what) => HttpError::new(StatusCode::NOT_FOUND, "not_found", format!("{what}不存在")),
-            Error::Forbidden(why) => HttpError::new(StatusCode::FORBIDDEN, "forbidden", format!("无权执行此操作：{why}")),
+            Error::NotFound(what) => {
+                HttpError::new(StatusCode::NOT_FOUND, "not_found", format!("{what}不存在"))
+            }
+            Error::Forbidden(why) => HttpError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("无权执行此操作：{why}"),
+            ),
             Error::Invalid(inv) => HttpError {
                 field: Some(inv.field.clone()),
                 ..HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", inv.to_string())
@@ -85,11 +109,19 @@ impl From<Error> for HttpError {
             Error::Conflict(m) => HttpError::new(StatusCode::CONFLICT, "conflict", m),
             Error::Db(sqlx::Error::PoolTimedOut) => {
                 tracing::warn!("database pool timed out");
-                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "系统繁忙，请稍后再试")
+                HttpError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "系统繁忙，请稍后再试",
+                )
             }
             other => {
                 tracing::error!(error = ?other, "internal error");
-                HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误，请联系管理员")
+                HttpError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "服务器内部错误，请联系管理员",
+                )
             }
         }
     }
@@ -98,7 +130,11 @@ impl From<Error> for HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after_secs {

@@ -58,7 +58,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
                 session_id: s.id,
             }),
             _ => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let target = format!("/login?next={}", percent_encode(next));
                 Err(Redirect::to(&target).into_response())
             }
@@ -87,11 +91,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(HttpError::bad_request(format!("请求内容有误：{}", e.body_text()))),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(HttpError::bad_request("请求须为 JSON（Content-Type: application/json）"))
-            }
-            Err(e) => Err(HttpError::bad_request(format!("无法解析 JSON：{}", e.body_text()))),
+            Err(JsonRejection::JsonDataError(e)) => Err(HttpError::bad_request(format!(
+                "请求内容有误：{}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(HttpError::bad_request(
+                "请求须为 JSON（Content-Type: application/json）",
+            )),
+            Err(e) => Err(HttpError::bad_request(format!(
+                "无法解析 JSON：{}",
+                e.body_text()
+            ))),
         }
     }
 }
@@ -105,9 +115,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(HttpError::bad_request(format!("查询参数有误：{}", e.body_text())))
-            }
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(HttpError::bad_request(
+                format!("查询参数有误：{}", e.body_text()),
+            )),
             Err(e) => Err(HttpError::bad_request(e.body_text())),
         }
     }

@@ -33,7 +33,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
-        AppState { db, config: Arc::new(config) }
+        AppState {
+            db,
+            config: Arc::new(config),
+        }
     }
 
     pub fn session_ttl(&self) -> chrono::Duration {
@@ -46,7 +49,10 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api)
-        .route("/api/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
         .route("/healthz", get(healthz))
         .merge(pages::router())
         .fallback(fallback)
@@ -61,7 +67,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -87,7 +97,10 @@ async fn headers_and_log(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "-".into());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(
@@ -137,15 +150,27 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
 
 async fn resolve(state: &AppState, mut req: Request) -> Result<Request, Response> {
     let api = req.uri().path().starts_with("/api/");
-    let fail = |e: HttpError| if api { e.into_response() } else { e.into_page() };
+    let fail = |e: HttpError| {
+        if api {
+            e.into_response()
+        } else {
+            e.into_page()
+        }
+    };
     let headers = req.headers().clone();
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let bearer = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
         let Some(secret) = bearer else {
             return Err(fail(HttpError::unauthorized()));
         };
         let mut pooled = state.db.acquire().await.map_err(|e| fail(e.into()))?;
-        let principal = token::authenticate(&mut pooled.conn(), secret).await.map_err(|e| fail(e.into()))?;
+        let principal = token::authenticate(&mut pooled.conn(), secret)
+            .await
+            .map_err(|e| fail(e.into()))?;
         let Some(principal) = principal else {
             return Err(fail(HttpError::unauthorized()));
         };
@@ -177,7 +202,11 @@ async fn resolve(state: &AppState, mut req: Request) -> Result<Request, Response
 
 /// Checks the CSRF token; form bodies are buffered to read `_csrf` and handed on intact.
 async fn csrf_ok(req: Request, expected: &str, limit: usize) -> (bool, Result<Request, HttpError>) {
-    if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+    if let Some(v) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
         let ok = crate::secret::constant_time_eq(v, expected);
         return (ok, Ok(req));
     }
@@ -193,7 +222,14 @@ async fn csrf_ok(req: Request, expected: &str, limit: usize) -> (bool, Result<Re
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
-            return (false, Err(HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "提交的内容过大")));
+            return (
+                false,
+                Err(HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "提交的内容过大",
+                )),
+            );
         }
     };
     let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
@@ -221,7 +257,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 
@@ -231,7 +269,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

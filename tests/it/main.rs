@@ -1,1 +1,10 @@
+//! The one integration-test binary: every test drives the real router on a fresh database,
+//! on SQLite always and on PostgreSQL when `AFTERCARE_TEST_PG_URL` is set.
 
+mod support;
+
+mod access;
+mod audit_log;
+mod imports;
+mod login;
+mod registry_api;

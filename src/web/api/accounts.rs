@@ -23,7 +23,10 @@ pub async fn me(p: Principal) -> Json<Principal> {
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
     responses((status = 200, body = Vec<user::User>), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<user::User>>> {
+pub async fn list_users(
+    State(s): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<Vec<user::User>>> {
     p.require_admin()?;
     let mut c = s.db.acquire().await?;
     Ok(Json(user::list(&mut c.conn()).await?))
@@ -57,23 +60,32 @@ pub async fn create_user(
     })?;
     match role {
         Role::CountyOfficer { county_id } => {
-            let j = jurisdiction::get(&mut conn, county_id).await.map_err(|_| Error::invalid("county_id", "县区不存在"))?;
+            let j = jurisdiction::get(&mut conn, county_id)
+                .await
+                .map_err(|_| Error::invalid("county_id", "县区不存在"))?;
             if j.kind != "county" {
                 return Err(Error::invalid("county_id", "县区用户须绑定到县区，而非市").into());
             }
         }
         Role::Enterprise { enterprise_id } => {
-            enterprise::get(&mut conn, enterprise_id).await.map_err(|_| Error::invalid("enterprise_id", "企业不存在"))?;
+            enterprise::get(&mut conn, enterprise_id)
+                .await
+                .map_err(|_| Error::invalid("enterprise_id", "企业不存在"))?;
         }
         Role::CityAdmin => {}
     }
     let created = user::create(
         &mut conn,
         &p.actor(),
-        user::NewUser { username: input.username, display_name: input.display_name, password: input.password, role, email: input.email },
+        user::NewUser {
+            username: input.username,
+            display_name: input.display_name,
+            password: input.password,
+            role,
+            email: input.email,
+        },
     )
     .await?;
-    drop(conn);
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -108,9 +120,14 @@ pub async fn create_token(
     let mut conn = tx.conn();
     user::get(&mut conn, owner).await?;
     let (info, secret) = token::create(&mut conn, &p.actor(), owner, &input.name).await?;
-    drop(conn);
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { info, token: secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            info,
+            token: secret,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -132,8 +149,13 @@ pub async fn list_audit(
 ) -> ApiResult<Json<Page<Entry>>> {
     p.require_admin()?;
     let paging = Paging::new(q.page, q.per_page);
-    let filter = audit::Filter { entity_type: q.entity_type, entity_id: q.entity_id, actor: q.actor };
+    let filter = audit::Filter {
+        entity_type: q.entity_type,
+        entity_id: q.entity_id,
+        actor: q.actor,
+    };
     let mut c = s.db.acquire().await?;
-    let (items, total) = audit::list(&mut c.conn(), &filter, paging.per_page, paging.offset()).await?;
+    let (items, total) =
+        audit::list(&mut c.conn(), &filter, paging.per_page, paging.offset()).await?;
     Ok(Json(paging.wrap(items, total)))
 }

@@ -31,20 +31,37 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::session::COOKIE))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::session::COOKIE,
+            ))),
         );
     }
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(registry::list_jurisdictions, registry::create_jurisdiction))
-        .routes(routes!(registry::get_jurisdiction, registry::update_jurisdiction))
-        .routes(routes!(registry::list_enterprises, registry::create_enterprise))
-        .routes(routes!(registry::get_enterprise, registry::update_enterprise))
+        .routes(routes!(
+            registry::list_jurisdictions,
+            registry::create_jurisdiction
+        ))
+        .routes(routes!(
+            registry::get_jurisdiction,
+            registry::update_jurisdiction
+        ))
+        .routes(routes!(
+            registry::list_enterprises,
+            registry::create_enterprise
+        ))
+        .routes(routes!(
+            registry::get_enterprise,
+            registry::update_enterprise
+        ))
         .routes(routes!(registry::list_projects, registry::create_project))
         .routes(routes!(registry::get_project, registry::update_project))
         .routes(routes!(registry::import_enterprises))

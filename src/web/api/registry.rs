@@ -21,14 +21,21 @@ type ApiResult<T> = Result<T, HttpError>;
 
 #[utoipa::path(get, path = "/api/v1/jurisdictions", tag = "registry",
     responses((status = 200, body = Vec<Jurisdiction>), (status = 401, body = ErrorBody)))]
-pub async fn list_jurisdictions(State(s): State<AppState>, _p: Principal) -> ApiResult<Json<Vec<Jurisdiction>>> {
+pub async fn list_jurisdictions(
+    State(s): State<AppState>,
+    _p: Principal,
+) -> ApiResult<Json<Vec<Jurisdiction>>> {
     let mut c = s.db.acquire().await?;
     Ok(Json(jurisdiction::list(&mut c.conn()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}", tag = "registry",
     responses((status = 200, body = Jurisdiction), (status = 404, body = ErrorBody)))]
-pub async fn get_jurisdiction(State(s): State<AppState>, _p: Principal, Path(id): Path<i64>) -> ApiResult<Json<Jurisdiction>> {
+pub async fn get_jurisdiction(
+    State(s): State<AppState>,
+    _p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Jurisdiction>> {
     let mut c = s.db.acquire().await?;
     Ok(Json(jurisdiction::get(&mut c.conn(), id).await?))
 }
@@ -70,13 +77,19 @@ pub async fn list_enterprises(
     ApiQuery(filter): ApiQuery<enterprise::Filter>,
 ) -> ApiResult<Json<Page<EnterpriseListItem>>> {
     let mut c = s.db.acquire().await?;
-    Ok(Json(enterprise::list(&mut c.conn(), p.scope(), &filter).await?))
+    Ok(Json(
+        enterprise::list(&mut c.conn(), p.scope(), &filter).await?,
+    ))
 }
 
 /// An enterprise outside the caller's scope answers 404, exactly like one that does not exist.
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}", tag = "registry",
     responses((status = 200, body = EnterpriseDetail), (status = 404, body = ErrorBody)))]
-pub async fn get_enterprise(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<EnterpriseDetail>> {
+pub async fn get_enterprise(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<EnterpriseDetail>> {
     let mut c = s.db.acquire().await?;
     let detail = enterprise::detail(&mut c.conn(), id).await?;
     if !p.can_view_enterprise(&detail.enterprise) {
@@ -99,7 +112,6 @@ pub async fn create_enterprise(
     p.require_registry_write(fields.county_id)?;
     let created = enterprise::insert(&mut conn, &p.actor(), &fields).await?;
     let detail = enterprise::detail(&mut conn, created.id).await?;
-    drop(conn);
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
@@ -124,7 +136,6 @@ pub async fn update_enterprise(
     p.require_registry_write(fields.county_id)?;
     enterprise::update(&mut conn, &p.actor(), id, &fields).await?;
     let detail = enterprise::detail(&mut conn, id).await?;
-    drop(conn);
     tx.commit().await?;
     Ok(Json(detail))
 }
@@ -137,12 +148,18 @@ pub async fn list_projects(
     ApiQuery(filter): ApiQuery<project::Filter>,
 ) -> ApiResult<Json<Page<ProjectListItem>>> {
     let mut c = s.db.acquire().await?;
-    Ok(Json(project::list(&mut c.conn(), p.scope(), &filter).await?))
+    Ok(Json(
+        project::list(&mut c.conn(), p.scope(), &filter).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "registry",
     responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
-pub async fn get_project(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<ProjectDetail>> {
+pub async fn get_project(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ProjectDetail>> {
     let mut c = s.db.acquire().await?;
     let detail = project::detail(&mut c.conn(), id).await?;
     if !p.can_view_project(&detail.project) {
@@ -165,7 +182,6 @@ pub async fn create_project(
     p.require_registry_write(fields.county_id)?;
     let created = project::insert(&mut conn, &p.actor(), &fields).await?;
     let detail = project::detail(&mut conn, created.id).await?;
-    drop(conn);
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
@@ -189,7 +205,6 @@ pub async fn update_project(
     p.require_registry_write(fields.county_id)?;
     project::update(&mut conn, &p.actor(), id, &fields).await?;
     let detail = project::detail(&mut conn, id).await?;
-    drop(conn);
     tx.commit().await?;
     Ok(Json(detail))
 }
@@ -229,7 +244,9 @@ pub async fn import_enterprises(
     p.require_officer()?;
     let name = params.file_name.clone().unwrap_or_else(|| "upload".into());
     let opts = import_options(&s, &p, &params);
-    Ok(Json(import::import_enterprises(&s.db, &p.actor(), &body, &name, &opts).await?))
+    Ok(Json(
+        import::import_enterprises(&s.db, &p.actor(), &body, &name, &opts).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/imports/projects", tag = "imports", params(ImportParams),
@@ -244,5 +261,7 @@ pub async fn import_projects(
     p.require_officer()?;
     let name = params.file_name.clone().unwrap_or_else(|| "upload".into());
     let opts = import_options(&s, &p, &params);
-    Ok(Json(import::import_projects(&s.db, &p.actor(), &body, &name, &opts).await?))
+    Ok(Json(
+        import::import_projects(&s.db, &p.actor(), &body, &name, &opts).await?,
+    ))
 }

@@ -32,7 +32,11 @@ struct AuditTemplate {
     actor: String,
 }
 
-pub async fn audit(State(state): State<AppState>, user: PageUser, Query(p): Query<Params>) -> Result<Response, PageError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(p): Query<Params>,
+) -> Result<Response, PageError> {
     user.principal.require_admin()?;
     let nav = Nav::new(&state, &user).await?;
     let paging = Paging::new(p.page.parse().ok(), Some(100));
@@ -46,6 +50,21 @@ pub async fn audit(State(state): State<AppState>, user: PageUser, Query(p): Quer
         audit::list(&mut c.conn(), &filter, paging.per_page, paging.offset()).await?
     };
     let page = paging.wrap(items, total);
-    let pager = Pager::new("/audit", &[("entity_type", p.entity_type.clone()), ("actor", p.actor.clone())], page.page, page.per_page, total);
-    Ok(render(&AuditTemplate { nav, page, pager, entity_type: p.entity_type, actor: p.actor })?)
+    let pager = Pager::new(
+        "/audit",
+        &[
+            ("entity_type", p.entity_type.clone()),
+            ("actor", p.actor.clone()),
+        ],
+        page.page,
+        page.per_page,
+        total,
+    );
+    Ok(render(&AuditTemplate {
+        nav,
+        page,
+        pager,
+        entity_type: p.entity_type,
+        actor: p.actor,
+    })?)
 }

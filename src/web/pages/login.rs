@@ -39,19 +39,42 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_page(state: &AppState, next: String, username: String, error: String) -> Result<Response, HttpError> {
+fn login_page(
+    state: &AppState,
+    next: String,
+    username: String,
+    error: String,
+) -> Result<Response, HttpError> {
     let csrf = crate::secret::random_hex(16);
-    let mut resp = render(&LoginTemplate { csrf: csrf.clone(), next, username, error })?;
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-    let value = format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{secure}");
+    let mut resp = render(&LoginTemplate {
+        csrf: csrf.clone(),
+        next,
+        username,
+        error,
+    })?;
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value =
+        format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{secure}");
     if let Ok(v) = HeaderValue::from_str(&value) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
 }
 
-pub async fn form(State(state): State<AppState>, Query(q): Query<NextParam>) -> Result<Response, PageError> {
-    Ok(login_page(&state, safe_next(q.next.as_deref()), String::new(), String::new())?)
+pub async fn form(
+    State(state): State<AppState>,
+    Query(q): Query<NextParam>,
+) -> Result<Response, PageError> {
+    Ok(login_page(
+        &state,
+        safe_next(q.next.as_deref()),
+        String::new(),
+        String::new(),
+    )?)
 }
 
 #[derive(Deserialize)]
@@ -105,7 +128,6 @@ pub async fn submit(
         Some(u) if matches && u.active => u,
         _ => {
             throttle::record_failure(&mut conn, &username, &ip).await?;
-            drop(conn);
             tx.commit().await?;
             tracing::info!(username, ip, "login failed");
             let mut resp = login_page(&state, next, username, "用户名或密码错误".into())?;
@@ -115,14 +137,30 @@ pub async fn submit(
     };
     throttle::clear(&mut conn, &username).await?;
     let created = session::create(&mut conn, user.id, state.session_ttl(), &ip).await?;
-    audit::record(&mut conn, &Actor::user(user.id, &user.username), "login", "user", Some(user.id), None::<&()>, Some(&serde_json::json!({"ip": ip}))).await?;
-    drop(conn);
+    audit::record(
+        &mut conn,
+        &Actor::user(user.id, &user.username),
+        "login",
+        "user",
+        Some(user.id),
+        None::<&()>,
+        Some(&serde_json::json!({"ip": ip})),
+    )
+    .await?;
     tx.commit().await?;
 
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let mut resp = Redirect::to(&next).into_response();
     let cookies = [
-        format!("{}={}; Path=/; HttpOnly; SameSite=Lax{secure}", session::COOKIE, created.token),
+        format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            session::COOKIE,
+            created.token
+        ),
         format!("{LOGIN_CSRF_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     ];
     for c in cookies {
@@ -137,12 +175,27 @@ pub async fn logout(State(state): State<AppState>, user: PageUser) -> Result<Res
     let mut tx = state.db.begin().await?;
     let mut conn = tx.conn();
     session::delete(&mut conn, user.session_id).await?;
-    audit::record(&mut conn, &user.principal.actor(), "logout", "user", Some(user.principal.user_id), None::<&()>, None::<&()>).await?;
-    drop(conn);
+    audit::record(
+        &mut conn,
+        &user.principal.actor(),
+        "logout",
+        "user",
+        Some(user.principal.user_id),
+        None::<&()>,
+        None::<&()>,
+    )
+    .await?;
     tx.commit().await?;
     let mut resp = Redirect::to("/login").into_response();
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-    if let Ok(v) = HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", session::COOKIE)) {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        session::COOKIE
+    )) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)

@@ -30,7 +30,10 @@ pub fn router() -> Router<AppState> {
 
 async fn style() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../../assets/style.css"),
     )
         .into_response()
@@ -39,7 +42,9 @@ async fn style() -> Response {
 /// Officers land on the enterprise list; an enterprise user on its own page.
 async fn home(user: PageUser) -> Redirect {
     match user.principal.role {
-        Role::Enterprise { enterprise_id } => Redirect::to(&format!("/enterprises/{enterprise_id}")),
+        Role::Enterprise { enterprise_id } => {
+            Redirect::to(&format!("/enterprises/{enterprise_id}"))
+        }
         _ => Redirect::to("/enterprises"),
     }
 }
@@ -61,8 +66,16 @@ impl Nav {
         let mut c = state.db.acquire().await?;
         let scope_label = match p.role {
             Role::CityAdmin => String::new(),
-            Role::CountyOfficer { county_id } => crate::registry::jurisdiction::get(&mut c.conn(), county_id).await?.name,
-            Role::Enterprise { enterprise_id } => crate::registry::enterprise::get(&mut c.conn(), enterprise_id).await?.name,
+            Role::CountyOfficer { county_id } => {
+                crate::registry::jurisdiction::get(&mut c.conn(), county_id)
+                    .await?
+                    .name
+            }
+            Role::Enterprise { enterprise_id } => {
+                crate::registry::enterprise::get(&mut c.conn(), enterprise_id)
+                    .await?
+                    .name
+            }
         };
         Ok(Nav {
             display_name: p.display_name.clone(),
@@ -88,12 +101,25 @@ pub struct Pager {
 }
 
 impl Pager {
-    pub fn new(base: &str, params: &[(&str, String)], page: i64, per_page: i64, total: i64) -> Pager {
+    pub fn new(
+        base: &str,
+        params: &[(&str, String)],
+        page: i64,
+        per_page: i64,
+        total: i64,
+    ) -> Pager {
         let pages = ((total + per_page - 1) / per_page).max(1);
         let url = |p: i64| {
-            let mut pairs: Vec<(&str, String)> = params.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+            let mut pairs: Vec<(&str, String)> = params
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .cloned()
+                .collect();
             pairs.push(("page", p.to_string()));
-            format!("{base}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+            format!(
+                "{base}?{}",
+                serde_urlencoded::to_string(&pairs).unwrap_or_default()
+            )
         };
         Pager {
             page,
@@ -112,9 +138,12 @@ struct ErrorTemplate<'a> {
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> String {
-    ErrorTemplate { status: status.as_u16(), message }
-        .render()
-        .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message))
+    ErrorTemplate {
+        status: status.as_u16(),
+        message,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message))
 }
 
 /// Renders a template into a response; a rendering failure is logged and answered with 500.

@@ -61,7 +61,11 @@ struct EnterprisesTemplate {
     status: String,
 }
 
-pub async fn enterprises(State(state): State<AppState>, user: PageUser, Query(params): Query<ListParams>) -> Result<Response, PageError> {
+pub async fn enterprises(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
     let nav = Nav::new(&state, &user).await?;
     let scope = user.principal.scope();
     let filter = enterprise::Filter {
@@ -77,7 +81,11 @@ pub async fn enterprises(State(state): State<AppState>, user: PageUser, Query(pa
     };
     let pager = Pager::new(
         "/enterprises",
-        &[("q", params.q.clone()), ("county_id", params.county_id.clone()), ("status", params.status.clone())],
+        &[
+            ("q", params.q.clone()),
+            ("county_id", params.county_id.clone()),
+            ("status", params.status.clone()),
+        ],
         page.page,
         page.per_page,
         page.total,
@@ -105,7 +113,11 @@ struct EnterpriseTemplate {
     link_related: bool,
 }
 
-pub async fn enterprise(State(state): State<AppState>, user: PageUser, Path(id): Path<i64>) -> Result<Response, PageError> {
+pub async fn enterprise(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     let nav = Nav::new(&state, &user).await?;
     let mut c = state.db.acquire().await?;
     let mut conn = c.conn();
@@ -116,14 +128,23 @@ pub async fn enterprise(State(state): State<AppState>, user: PageUser, Path(id):
     let list = project::list(
         &mut conn,
         Scope::City,
-        &project::Filter { enterprise_id: Some(id), per_page: Some(500), ..Default::default() },
+        &project::Filter {
+            enterprise_id: Some(id),
+            per_page: Some(500),
+            ..Default::default()
+        },
     )
     .await?;
     let mut projects = Vec::with_capacity(list.items.len());
     for item in list.items {
         projects.push(project::detail(&mut conn, item.project.id).await?);
     }
-    Ok(render(&EnterpriseTemplate { nav, d, projects, link_related: user.principal.is_officer() })?)
+    Ok(render(&EnterpriseTemplate {
+        nav,
+        d,
+        projects,
+        link_related: user.principal.is_officer(),
+    })?)
 }
 
 #[derive(Template)]
@@ -139,7 +160,11 @@ struct ProjectsTemplate {
     link_enterprises: bool,
 }
 
-pub async fn projects(State(state): State<AppState>, user: PageUser, Query(params): Query<ListParams>) -> Result<Response, PageError> {
+pub async fn projects(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
     let nav = Nav::new(&state, &user).await?;
     let scope = user.principal.scope();
     let filter = project::Filter {
@@ -155,7 +180,10 @@ pub async fn projects(State(state): State<AppState>, user: PageUser, Query(param
     };
     let pager = Pager::new(
         "/projects",
-        &[("q", params.q.clone()), ("county_id", params.county_id.clone())],
+        &[
+            ("q", params.q.clone()),
+            ("county_id", params.county_id.clone()),
+        ],
         page.page,
         page.per_page,
         page.total,
