@@ -225,6 +225,9 @@ async fn run(
                 config.database_url = crate::config::sqlite_url(&path);
             }
             let db = open(&config).await?;
+            if explicit && !crate::demo::is_empty(&db).await? {
+                anyhow::bail!("数据库 {} 已有数据：演示数据只写入空数据库（不指定 --database-url 时使用 <data-dir>/demo.sqlite）", config.database_url);
+            }
             let logins = crate::demo::build(&db).await?;
             println!("\n演示数据已生成：{}", config.database_url);
             println!("\n  地址： http://{}/", config.listen);

@@ -40,6 +40,18 @@ fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
+/// True when the database has no jurisdictions and no users: safe to fill with the demo.
+pub async fn is_empty(db: &Db) -> Result<bool> {
+    let mut p = db.acquire().await?;
+    let mut conn = p.conn();
+    let n: i64 = crate::on_conn!(&mut conn, |c| sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM jurisdictions) + (SELECT COUNT(*) FROM users)"
+    )
+    .fetch_one(c)
+    .await)?;
+    Ok(n == 0)
+}
+
 /// Builds the demo city into an empty, migrated database. Returns (username, description)
 /// for each login.
 pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
