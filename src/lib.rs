@@ -4,12 +4,17 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod filings;
+pub mod notify;
+pub mod phone;
 pub mod registry;
+pub mod rules;
 pub mod secret;
 pub mod tabular;
 pub mod text;
