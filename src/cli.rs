@@ -204,7 +204,7 @@ async fn run(
     match command {
         Command::Serve => {
             let db = open(&config).await?;
-            web::serve(AppState::new(db, config)).await?;
+            web::serve(AppState::new(db, config)?).await?;
         }
         Command::Migrate => {
             let db = Db::connect(&config.database_url).await?;
@@ -237,7 +237,7 @@ async fn run(
             }
             println!();
             if !no_serve {
-                web::serve(AppState::new(db, config)).await?;
+                web::serve(AppState::new(db, config)?).await?;
             }
         }
         Command::User(cmd) => return user_command(cmd, &config, &cli_actor).await,

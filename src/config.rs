@@ -24,6 +24,10 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub max_upload_bytes: usize,
+    /// Largest single uploaded file (photo, PDF) accepted for a filing.
+    pub max_file_bytes: usize,
+    /// The rule set in force: one of the files under `scoring-rules/` (e.g. `jining-2021`).
+    pub rule_set: String,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
     pub log: String,
 }
@@ -43,6 +47,8 @@ struct FileConfig {
     login_window_minutes: Option<i64>,
     trust_forwarded_for: Option<bool>,
     max_upload_bytes: Option<usize>,
+    max_file_bytes: Option<usize>,
+    rule_set: Option<String>,
     log: Option<String>,
 }
 
@@ -70,6 +76,8 @@ impl Config {
             login_window_minutes: 15,
             trust_forwarded_for: false,
             max_upload_bytes: 20 * 1024 * 1024,
+            max_file_bytes: 10 * 1024 * 1024,
+            rule_set: "jining-2021".into(),
             log: "info".into(),
         }
     }
@@ -160,6 +168,10 @@ impl Config {
             c.max_upload_bytes,
             "max_upload_bytes",
         )?;
+        c.max_file_bytes = pick(env("MAX_FILE_BYTES"), file.max_file_bytes, c.max_file_bytes, "max_file_bytes")?;
+        if let Some(v) = env("RULE_SET").or(file.rule_set) {
+            c.rule_set = v;
+        }
         c.log = env("LOG")
             .or_else(|| std::env::var("RUST_LOG").ok())
             .or(file.log)
@@ -171,6 +183,10 @@ impl Config {
             ));
         }
         Ok(c)
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
     }
 
     pub fn import_report_dir(&self) -> PathBuf {

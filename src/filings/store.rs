@@ -95,6 +95,40 @@ pub struct FileRef {
     pub created_at: DateTime<Utc>,
 }
 
+fn local(t: &Option<DateTime<Utc>>) -> String {
+    t.as_ref().map(crate::time::local).unwrap_or_else(|| "—".into())
+}
+
+impl Filing {
+    pub fn submitted_local(&self) -> String {
+        local(&self.submitted_at)
+    }
+    pub fn decided_local(&self) -> String {
+        local(&self.decided_at)
+    }
+}
+
+impl ListItem {
+    pub fn submitted_local(&self) -> String {
+        local(&self.submitted_at)
+    }
+    pub fn updated_local(&self) -> String {
+        crate::time::local(&self.updated_at)
+    }
+}
+
+impl Review {
+    pub fn at_local(&self) -> String {
+        crate::time::local(&self.at)
+    }
+}
+
+impl Revision {
+    pub fn submitted_local(&self) -> String {
+        crate::time::local(&self.submitted_at)
+    }
+}
+
 impl FileRef {
     pub fn is_image(&self) -> bool {
         self.content_type.starts_with("image/")

@@ -28,6 +28,12 @@ pub struct Pending {
     pub age_days: i64,
 }
 
+impl Pending {
+    pub fn submitted_local(&self) -> String {
+        crate::time::local(&self.submitted_at)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnterpriseGap {
     pub enterprise_id: i64,

@@ -22,6 +22,8 @@ use axum::{Json, Router};
 use self::error::HttpError;
 use self::extract::Auth;
 use crate::auth::{session, token};
+use crate::blobs::{BlobStore, LocalDir};
+use crate::rules::RuleSet;
 use crate::config::Config;
 use crate::db::Db;
 
@@ -29,14 +31,21 @@ use crate::db::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    pub rules: Arc<RuleSet>,
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> Self {
-        AppState {
+    /// Fails when the configured rule set does not exist.
+    pub fn new(db: Db, config: Config) -> crate::error::Result<Self> {
+        let rules = RuleSet::shipped(&config.rule_set)?;
+        let blobs = Arc::new(LocalDir::new(config.blob_dir()));
+        Ok(AppState {
             db,
             config: Arc::new(config),
-        }
+            rules: Arc::new(rules),
+            blobs,
+        })
     }
 
     pub fn session_ttl(&self) -> chrono::Duration {
@@ -200,43 +209,54 @@ async fn resolve(state: &AppState, mut req: Request) -> Result<Request, Response
     Ok(req)
 }
 
-/// Checks the CSRF token; form bodies are buffered to read `_csrf` and handed on intact.
+/// Checks the CSRF token. Form bodies (URL-encoded or multipart) are buffered to read the
+/// `_csrf` field and handed on intact.
 async fn csrf_ok(req: Request, expected: &str, limit: usize) -> (bool, Result<Request, HttpError>) {
-    if let Some(v) = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         let ok = crate::secret::constant_time_eq(v, expected);
         return (ok, Ok(req));
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or("")
+        .to_string();
+    let boundary = multer::parse_boundary(&content_type).ok();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    if !is_form && boundary.is_none() {
         return (false, Ok(req));
     }
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
-            return (
-                false,
-                Err(HttpError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "提交的内容过大",
-                )),
-            );
+            let e = HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "提交的内容过大");
+            return (false, Err(e));
         }
     };
-    let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "_csrf"))
-        .is_some_and(|(_, v)| crate::secret::constant_time_eq(&v, expected));
+    let token = match boundary {
+        Some(boundary) => multipart_field(bytes.clone(), boundary, "_csrf").await,
+        None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "_csrf"))
+            .map(|(_, v)| v),
+    };
+    let ok = token.is_some_and(|v| crate::secret::constant_time_eq(&v, expected));
     (ok, Ok(Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// The text of one field of a buffered multipart body (forms put `_csrf` first, so this
+/// stops early).
+async fn multipart_field(bytes: axum::body::Bytes, boundary: String, name: &str) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// Serves until Ctrl-C / SIGTERM; expired sessions are purged in the background.

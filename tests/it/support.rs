@@ -98,7 +98,7 @@ impl TestApp {
         db.migrate().await.expect("migrate");
         let mut config = Config::defaults(dir.path());
         config.database_url = url;
-        let state = AppState::new(db, config);
+        let state = AppState::new(db, config).expect("app state");
         TestApp {
             router: web::router(state.clone()),
             state,

@@ -1,6 +1,7 @@
 //! JSON API, version 1. Each route is registered together with its OpenAPI description.
 
 pub mod accounts;
+pub mod filings;
 pub mod registry;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,6 +22,7 @@ use super::AppState;
     tags(
         (name = "registry", description = "行政区、企业、项目"),
         (name = "imports", description = "批量导入"),
+        (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "accounts", description = "当前用户、用户管理、审计日志"),
     )
 )]
@@ -66,6 +68,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(registry::get_project, registry::update_project))
         .routes(routes!(registry::import_enterprises))
         .routes(routes!(registry::import_projects))
+        .routes(routes!(filings::list_filings))
+        .routes(routes!(filings::create_filing))
+        .routes(routes!(filings::get_filing, filings::update_filing))
+        .routes(routes!(filings::submit_filing))
+        .routes(routes!(filings::withdraw_filing))
+        .routes(routes!(filings::approve_filing))
+        .routes(routes!(filings::reject_filing))
+        .routes(routes!(filings::upload_file))
+        .routes(routes!(filings::download_file, filings::delete_file))
+        .routes(routes!(filings::org))
+        .routes(routes!(filings::get_worklist))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::create_token))
