@@ -228,7 +228,8 @@ async fn run(
             if explicit && !crate::demo::is_empty(&db).await? {
                 anyhow::bail!("数据库 {} 已有数据：演示数据只写入空数据库（不指定 --database-url 时使用 <data-dir>/demo.sqlite）", config.database_url);
             }
-            let logins = crate::demo::build(&db).await?;
+            let blobs = crate::blobs::LocalDir::new(config.blob_dir());
+            let logins = crate::demo::build(&db, &blobs).await?;
             println!("\n演示数据已生成：{}", config.database_url);
             println!("\n  地址： http://{}/", config.listen);
             println!("\n  演示账号（密码均为 {}）：", crate::demo::PASSWORD);

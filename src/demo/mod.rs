@@ -2,6 +2,7 @@
 //! cancelled one, out-of-town ones) and their projects, plus one login per role. Generated
 //! deterministically, so every machine shows the same city.
 
+mod filings;
 pub mod names;
 
 use std::collections::HashSet;
@@ -27,6 +28,15 @@ const CODE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const OFFICERS: [&str; 6] = [
     "rencheng", "yanzhou", "qufu", "zoucheng", "jinxiang", "jiaxiang",
 ];
+
+fn principal(u: &user::User) -> crate::auth::Principal {
+    crate::auth::Principal {
+        user_id: u.id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+    }
+}
 
 fn credit_code(rng: &mut Rng, division: &str) -> Result<CreditCode> {
     let mut s = format!("91{division}MA");
@@ -54,7 +64,7 @@ pub async fn is_empty(db: &Db) -> Result<bool> {
 
 /// Builds the demo city into an empty, migrated database. Returns (username, description)
 /// for each login.
-pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
+pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(String, String)>> {
     let actor = Actor::system("demo");
     let mut rng = Rng::new(2026);
     let mut tx = db.begin().await?;
@@ -86,7 +96,7 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
     }
 
     let mut used_aliases: HashSet<String> = HashSet::new();
-    let mut enterprises = Vec::new(); // (id, county index, is_local)
+    let mut enterprises = Vec::new(); // (id, county index, position in county)
     let mut project_no = 0usize;
     let mut logins = vec![("admin".to_string(), "市局管理员（全市）".to_string())];
     for (ci, county) in counties.iter().enumerate() {
@@ -153,7 +163,7 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
             if k == 0 {
                 group_parent = Some(e.id);
             }
-            enterprises.push((e.id, ci));
+            enterprises.push((e.id, ci, k));
 
             let n_projects = 3 + rng.below(2) as usize + usize::from(k == 0);
             for _ in 0..n_projects {
@@ -206,34 +216,31 @@ pub async fn build(db: &Db) -> Result<Vec<(String, String)>> {
         role,
         email: String::new(),
     };
-    let mut users = vec![add("admin", "市住建局管理员", Role::CityAdmin)];
+    user::create(&mut conn, &actor, add("admin", "市住建局管理员", Role::CityAdmin)).await?;
+    let mut officers = Vec::new();
     for (ci, county) in counties.iter().enumerate() {
-        users.push(add(
-            OFFICERS[ci],
-            &format!("{}住建局", county.name),
-            Role::CountyOfficer {
-                county_id: county.id,
-            },
-        ));
-        logins.push((
-            OFFICERS[ci].to_string(),
-            format!("县区主管部门（{}）", county.name),
-        ));
+        let role = Role::CountyOfficer { county_id: county.id };
+        let u = user::create(&mut conn, &actor, add(OFFICERS[ci], &format!("{}住建局", county.name), role)).await?;
+        officers.push(principal(&u));
+        logins.push((OFFICERS[ci].to_string(), format!("县区主管部门（{}）", county.name)));
     }
-    // Enterprise logins: a group parent, its revoked subsidiary, and an out-of-town developer.
-    for (username, idx) in [("qiye1", 0usize), ("qiye2", 9), ("qiye3", 7)] {
-        let (id, _) = enterprises[idx];
-        let e = enterprise::get(&mut conn, id).await?;
-        users.push(add(
-            username,
-            &format!("{}客服", e.name),
-            Role::Enterprise { enterprise_id: id },
-        ));
-        logins.push((username.to_string(), format!("企业用户（{}）", e.name)));
+    // Every enterprise has an account; three are named for the tour: a group parent, its
+    // revoked subsidiary and an out-of-town developer.
+    let named = [(0usize, "qiye1"), (9, "qiye2"), (7, "qiye3")];
+    let mut members = Vec::new();
+    for (idx, (id, ci, k)) in enterprises.iter().enumerate() {
+        let e = enterprise::get(&mut conn, *id).await?;
+        let tour_name = named.iter().find(|(i, _)| *i == idx).map(|(_, n)| *n);
+        let username = tour_name.map(str::to_string).unwrap_or_else(|| format!("qy{id:03}"));
+        let role = Role::Enterprise { enterprise_id: *id };
+        let u = user::create(&mut conn, &actor, add(&username, &format!("{}客服", e.name), role)).await?;
+        if tour_name.is_some() {
+            logins.push((username, format!("企业用户（{}）", e.name)));
+        }
+        members.push(filings::Member { enterprise: e, user: principal(&u), county: *ci, position: *k });
     }
-    for u in users {
-        user::create(&mut conn, &actor, u).await?;
-    }
+    logins.push(("qy<企业编号>".into(), "其余每家企业各有一个账号，如 qy004".into()));
+    filings::build(&mut conn, blobs, &members, &officers).await?;
     crate::on_conn!(&mut conn, |c| sqlx::query(
         "INSERT INTO meta (key, value) VALUES ('demo', 'true')"
     )
