@@ -51,7 +51,10 @@ impl BlobStore for LocalDir {
 
     fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sha256"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a sha256",
+            ));
         }
         std::fs::read(self.path(sha256))
     }
@@ -88,7 +91,11 @@ pub fn inspect(bytes: &[u8], max_bytes: usize, field: &str) -> Result<FileType> 
     if bytes.len() > max_bytes {
         return Err(Error::invalid(
             field,
-            format!("文件过大：{:.1} MB，上限 {:.1} MB", bytes.len() as f64 / 1_048_576.0, max_bytes as f64 / 1_048_576.0),
+            format!(
+                "文件过大：{:.1} MB，上限 {:.1} MB",
+                bytes.len() as f64 / 1_048_576.0,
+                max_bytes as f64 / 1_048_576.0
+            ),
         ));
     }
     let kind = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -98,26 +105,44 @@ pub fn inspect(bytes: &[u8], max_bytes: usize, field: &str) -> Result<FileType> 
     } else if bytes.starts_with(b"%PDF-") {
         FileType::Pdf
     } else {
-        return Err(Error::invalid(field, "只接受 JPEG、PNG 图片或 PDF 文件（按文件内容判断，而非扩展名）"));
+        return Err(Error::invalid(
+            field,
+            "只接受 JPEG、PNG 图片或 PDF 文件（按文件内容判断，而非扩展名）",
+        ));
     };
     match kind {
         FileType::Pdf => {
             let tail = &bytes[bytes.len().saturating_sub(1024)..];
             if !tail.windows(5).any(|w| w == b"%%EOF") {
-                return Err(Error::invalid(field, "PDF 文件不完整（缺少结尾标记），请重新上传"));
+                return Err(Error::invalid(
+                    field,
+                    "PDF 文件不完整（缺少结尾标记），请重新上传",
+                ));
             }
         }
         FileType::Jpeg | FileType::Png => {
             // Decoders tolerate a missing tail by padding it grey; the end-of-image marker does not lie.
             if kind == FileType::Jpeg && !bytes.ends_with(&[0xFF, 0xD9]) {
-                let trimmed = bytes.iter().rposition(|b| *b != 0).map(|i| &bytes[..=i]).unwrap_or(bytes);
+                let trimmed = bytes
+                    .iter()
+                    .rposition(|b| *b != 0)
+                    .map(|i| &bytes[..=i])
+                    .unwrap_or(bytes);
                 if !trimmed.ends_with(&[0xFF, 0xD9]) {
-                    return Err(Error::invalid(field, "JPEG 图片不完整（文件被截断），请重新上传"));
+                    return Err(Error::invalid(
+                        field,
+                        "JPEG 图片不完整（文件被截断），请重新上传",
+                    ));
                 }
             }
-            let format = if kind == FileType::Jpeg { image::ImageFormat::Jpeg } else { image::ImageFormat::Png };
-            image::load_from_memory_with_format(bytes, format)
-                .map_err(|_| Error::invalid(field, "图片无法解码（文件损坏或被截断），请重新上传"))?;
+            let format = if kind == FileType::Jpeg {
+                image::ImageFormat::Jpeg
+            } else {
+                image::ImageFormat::Png
+            };
+            image::load_from_memory_with_format(bytes, format).map_err(|_| {
+                Error::invalid(field, "图片无法解码（文件损坏或被截断），请重新上传")
+            })?;
         }
     }
     Ok(kind)
@@ -131,11 +156,18 @@ pub struct Stored {
 }
 
 /// Checks and stores a file, recording it once in `blobs`.
-pub async fn store(conn: &mut Conn<'_>, store: &dyn BlobStore, bytes: &[u8], max_bytes: usize, field: &str) -> Result<Stored> {
+pub async fn store(
+    conn: &mut Conn<'_>,
+    store: &dyn BlobStore,
+    bytes: &[u8],
+    max_bytes: usize,
+    field: &str,
+) -> Result<Stored> {
     let file_type = inspect(bytes, max_bytes, field)?;
     let sha256 = crate::secret::sha256_hex(bytes);
     store.put(&sha256, bytes)?;
-    on_conn!(conn, |c| sqlx::query(
+    on_conn!(conn, |c| {
+        sqlx::query(
         "INSERT INTO blobs (sha256, content_type, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING"
     )
     .bind(&sha256)
@@ -144,8 +176,13 @@ pub async fn store(conn: &mut Conn<'_>, store: &dyn BlobStore, bytes: &[u8], max
     .bind(Utc::now())
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
-    Ok(Stored { sha256, file_type, size: bytes.len() as i64 })
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(Stored {
+        sha256,
+        file_type,
+        size: bytes.len() as i64,
+    })
 }
 
 #[cfg(test)]
@@ -170,12 +207,21 @@ mod tests {
     fn sniffs_and_checks() {
         assert_eq!(inspect(&png(), 1 << 20, "photo").unwrap(), FileType::Png);
         assert_eq!(inspect(&jpeg(), 1 << 20, "photo").unwrap(), FileType::Jpeg);
-        assert_eq!(inspect(b"%PDF-1.4\n1 0 obj\n%%EOF\n", 1 << 20, "f").unwrap(), FileType::Pdf);
+        assert_eq!(
+            inspect(b"%PDF-1.4\n1 0 obj\n%%EOF\n", 1 << 20, "f").unwrap(),
+            FileType::Pdf
+        );
         assert!(inspect(b"hello, I am text", 1 << 20, "f").is_err());
         let j = jpeg();
-        assert!(inspect(&j[..j.len() / 2], 1 << 20, "f").is_err(), "truncated JPEG");
+        assert!(
+            inspect(&j[..j.len() / 2], 1 << 20, "f").is_err(),
+            "truncated JPEG"
+        );
         let p = png();
-        assert!(inspect(&p[..p.len() - 20], 1 << 20, "f").is_err(), "truncated PNG");
+        assert!(
+            inspect(&p[..p.len() - 20], 1 << 20, "f").is_err(),
+            "truncated PNG"
+        );
         assert!(inspect(&png(), 10, "f").is_err(), "too large");
         assert!(inspect(b"%PDF-1.4 no end", 1 << 20, "f").is_err());
     }

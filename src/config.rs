@@ -168,7 +168,12 @@ impl Config {
             c.max_upload_bytes,
             "max_upload_bytes",
         )?;
-        c.max_file_bytes = pick(env("MAX_FILE_BYTES"), file.max_file_bytes, c.max_file_bytes, "max_file_bytes")?;
+        c.max_file_bytes = pick(
+            env("MAX_FILE_BYTES"),
+            file.max_file_bytes,
+            c.max_file_bytes,
+            "max_file_bytes",
+        )?;
         if let Some(v) = env("RULE_SET").or(file.rule_set) {
             c.rule_set = v;
         }

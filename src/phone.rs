@@ -6,7 +6,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 fn digits_only(input: &str) -> Result<String, String> {
-    let s: String = crate::text::halfwidth(input).chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let s: String = crate::text::halfwidth(input)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
+        .collect();
     if s.is_empty() {
         return Err("电话号码为空".into());
     }
@@ -25,7 +28,11 @@ pub struct Mobile(String);
 impl Mobile {
     pub fn parse(input: &str) -> Result<Mobile, String> {
         let s = digits_only(input)?;
-        let s = s.strip_prefix("86").filter(|r| r.len() == 11).map(str::to_string).unwrap_or(s);
+        let s = s
+            .strip_prefix("86")
+            .filter(|r| r.len() == 11)
+            .map(str::to_string)
+            .unwrap_or(s);
         if s.len() == 11 && s.starts_with('1') && matches!(s.as_bytes()[1], b'3'..=b'9') {
             Ok(Mobile(s))
         } else {
@@ -54,13 +61,20 @@ impl Hotline {
         }
         if s.starts_with('0') && (10..=12).contains(&s.len()) {
             // Area codes are 3 digits for 010/02x, 4 otherwise (0537 is Jining).
-            let split = if s.starts_with("01") || s.starts_with("02") { 3 } else { 4 };
+            let split = if s.starts_with("01") || s.starts_with("02") {
+                3
+            } else {
+                4
+            };
             let local = &s[split..];
             if (7..=8).contains(&local.len()) {
                 return Ok(Hotline(format!("{}-{local}", &s[..split])));
             }
         }
-        Err(format!("服务电话“{}”应为带区号的固定电话（如0537-2345678）、400电话或手机号", input.trim()))
+        Err(format!(
+            "服务电话“{}”应为带区号的固定电话（如0537-2345678）、400电话或手机号",
+            input.trim()
+        ))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -91,14 +105,32 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(Mobile::parse("139 0537 1234").unwrap().as_str(), "13905371234");
-        assert_eq!(Mobile::parse("+86 139-0537-1234").unwrap().as_str(), "13905371234");
+        assert_eq!(
+            Mobile::parse("139 0537 1234").unwrap().as_str(),
+            "13905371234"
+        );
+        assert_eq!(
+            Mobile::parse("+86 139-0537-1234").unwrap().as_str(),
+            "13905371234"
+        );
         assert!(Mobile::parse("12905371234").is_err());
         assert!(Mobile::parse("1390537123").is_err());
-        assert_eq!(Hotline::parse("0537-2345678").unwrap().as_str(), "0537-2345678");
-        assert_eq!(Hotline::parse("（0537）2345678").unwrap().as_str(), "0537-2345678");
-        assert_eq!(Hotline::parse("4001234567").unwrap().as_str(), "400-123-4567");
-        assert_eq!(Hotline::parse("010-12345678").unwrap().as_str(), "010-12345678");
+        assert_eq!(
+            Hotline::parse("0537-2345678").unwrap().as_str(),
+            "0537-2345678"
+        );
+        assert_eq!(
+            Hotline::parse("（0537）2345678").unwrap().as_str(),
+            "0537-2345678"
+        );
+        assert_eq!(
+            Hotline::parse("4001234567").unwrap().as_str(),
+            "400-123-4567"
+        );
+        assert_eq!(
+            Hotline::parse("010-12345678").unwrap().as_str(),
+            "010-12345678"
+        );
         assert!(Hotline::parse("2345678").is_err());
         assert!(Hotline::parse("电话").is_err());
     }

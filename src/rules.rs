@@ -12,8 +12,14 @@ use crate::error::{Error, Result};
 use crate::registry::Grade;
 
 const SHIPPED: &[(&str, &str)] = &[
-    ("jining-2021", include_str!("../scoring-rules/jining-2021.toml")),
-    ("qingdao-sample", include_str!("../scoring-rules/qingdao-sample.toml")),
+    (
+        "jining-2021",
+        include_str!("../scoring-rules/jining-2021.toml"),
+    ),
+    (
+        "qingdao-sample",
+        include_str!("../scoring-rules/qingdao-sample.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -56,7 +62,15 @@ impl RuleSet {
         let (_, text) = SHIPPED
             .iter()
             .find(|(name, _)| *name == id)
-            .ok_or_else(|| Error::invalid("rule_set", format!("未知的规则集“{id}”，可用：{}", Self::shipped_ids().join("、"))))?;
+            .ok_or_else(|| {
+                Error::invalid(
+                    "rule_set",
+                    format!(
+                        "未知的规则集“{id}”，可用：{}",
+                        Self::shipped_ids().join("、")
+                    ),
+                )
+            })?;
         Self::parse(text)
     }
 
@@ -65,14 +79,24 @@ impl RuleSet {
     }
 
     pub fn parse(text: &str) -> Result<RuleSet> {
-        let rs: RuleSet = toml::from_str(text).map_err(|e| Error::invalid("rule_set", format!("规则集文件有误：{e}")))?;
-        for required in ["min_staff", "change_filing_days", "board_lookback_years", "board_width_cm", "board_height_cm", "delegation_allowed"] {
-            let p = rs
-                .parameters
-                .get(required)
-                .ok_or_else(|| Error::invalid("rule_set", format!("规则集 {} 缺少参数 {required}", rs.id)))?;
+        let rs: RuleSet = toml::from_str(text)
+            .map_err(|e| Error::invalid("rule_set", format!("规则集文件有误：{e}")))?;
+        for required in [
+            "min_staff",
+            "change_filing_days",
+            "board_lookback_years",
+            "board_width_cm",
+            "board_height_cm",
+            "delegation_allowed",
+        ] {
+            let p = rs.parameters.get(required).ok_or_else(|| {
+                Error::invalid("rule_set", format!("规则集 {} 缺少参数 {required}", rs.id))
+            })?;
             if p.values.is_empty() {
-                return Err(Error::invalid("rule_set", format!("规则集 {} 的参数 {required} 没有取值", rs.id)));
+                return Err(Error::invalid(
+                    "rule_set",
+                    format!("规则集 {} 的参数 {required} 没有取值", rs.id),
+                ));
             }
         }
         Ok(rs)
@@ -82,9 +106,21 @@ impl RuleSet {
     /// Before the first dated value, the first one applies.
     pub fn value(&self, name: &str, date: NaiveDate, grade: Option<Grade>) -> Resolved {
         let p = &self.parameters[name];
-        let v = p.values.iter().rev().find(|v| v.from <= date).unwrap_or(&p.values[0]);
-        let value = grade.and_then(|g| v.by_grade.get(g.code()).copied()).unwrap_or(v.value);
-        Resolved { name: name.into(), value, from: v.from, article: p.article.clone() }
+        let v = p
+            .values
+            .iter()
+            .rev()
+            .find(|v| v.from <= date)
+            .unwrap_or(&p.values[0]);
+        let value = grade
+            .and_then(|g| v.by_grade.get(g.code()).copied())
+            .unwrap_or(v.value);
+        Resolved {
+            name: name.into(),
+            value,
+            from: v.from,
+            article: p.article.clone(),
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use crate::blobs::BlobStore;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::filings::{
-    state, store, BoardContents, Documents, Establishment, HotlineChange, ManagerChange, NoticeBoard, Payload, Place,
-    StaffMember, DOCUMENT_SLOTS,
+    state, store, BoardContents, Documents, Establishment, HotlineChange, ManagerChange,
+    NoticeBoard, Payload, Place, StaffMember, DOCUMENT_SLOTS,
 };
 use crate::phone::{Hotline, Mobile};
 use crate::registry::enterprise::Enterprise;
@@ -35,7 +35,11 @@ const MAX_BYTES: usize = 10 * 1024 * 1024;
 fn board_photo(seed: u64, jpeg: bool) -> Result<Vec<u8>> {
     let mut rng = Rng::new(seed);
     let (w, h) = (480u32, 360u32);
-    let base = [20 + rng.below(40) as u8, 80 + rng.below(60) as u8, 140 + rng.below(80) as u8];
+    let base = [
+        20 + rng.below(40) as u8,
+        80 + rng.below(60) as u8,
+        140 + rng.below(80) as u8,
+    ];
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         let board = (40..440).contains(&x) && (50..320).contains(&y);
         let band = board && (60..100).contains(&y);
@@ -51,8 +55,13 @@ fn board_photo(seed: u64, jpeg: bool) -> Result<Vec<u8>> {
         }
     });
     let mut out = Cursor::new(Vec::new());
-    let format = if jpeg { image::ImageFormat::Jpeg } else { image::ImageFormat::Png };
-    img.write_to(&mut out, format).map_err(|e| Error::Internal(format!("演示图片生成失败：{e}")))?;
+    let format = if jpeg {
+        image::ImageFormat::Jpeg
+    } else {
+        image::ImageFormat::Png
+    };
+    img.write_to(&mut out, format)
+        .map_err(|e| Error::Internal(format!("演示图片生成失败：{e}")))?;
     Ok(out.into_inner())
 }
 
@@ -73,11 +82,17 @@ fn pdf(title: &str) -> Vec<u8> {
         out.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
     }
     let xref = out.len();
-    out.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
     for off in offsets {
         out.push_str(&format!("{off:010} 00000 n \n"));
     }
-    out.push_str(&format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1));
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
     out.into_bytes()
 }
 
@@ -88,40 +103,70 @@ struct Ctx<'a, 'c> {
 }
 
 impl Ctx<'_, '_> {
-    async fn draft(&mut self, m: &Member, payload: Payload, files: Vec<(&str, Vec<u8>, String)>) -> Result<i64> {
+    async fn draft(
+        &mut self,
+        m: &Member,
+        payload: Payload,
+        files: Vec<(&str, Vec<u8>, String)>,
+    ) -> Result<i64> {
         let f = store::create(self.conn, &m.user, &self.rules, m.enterprise.id, &payload).await?;
         for (slot, bytes, name) in files {
-            store::attach(self.conn, self.blobs, MAX_BYTES, &m.user, f.id, slot, &name, &bytes).await?;
+            store::attach(
+                self.conn, self.blobs, MAX_BYTES, &m.user, f.id, slot, &name, &bytes,
+            )
+            .await?;
         }
         Ok(f.id)
     }
 
-    async fn submitted(&mut self, m: &Member, payload: Payload, files: Vec<(&str, Vec<u8>, String)>) -> Result<i64> {
+    async fn submitted(
+        &mut self,
+        m: &Member,
+        payload: Payload,
+        files: Vec<(&str, Vec<u8>, String)>,
+    ) -> Result<i64> {
         let id = self.draft(m, payload, files).await?;
         store::submit(self.conn, &m.user, &self.rules, id).await?;
         Ok(id)
     }
 
-    async fn approved(&mut self, m: &Member, officer: &Principal, payload: Payload, files: Vec<(&str, Vec<u8>, String)>) -> Result<i64> {
+    async fn approved(
+        &mut self,
+        m: &Member,
+        officer: &Principal,
+        payload: Payload,
+        files: Vec<(&str, Vec<u8>, String)>,
+    ) -> Result<i64> {
         let id = self.submitted(m, payload, files).await?;
         store::approve(self.conn, officer, &self.rules, id).await?;
         Ok(id)
     }
 }
 
-fn establishment(rng: &mut Rng, m: &Member, staff: usize, fund_yuan: i64, on: NaiveDate) -> Result<Payload> {
+fn establishment(
+    rng: &mut Rng,
+    m: &Member,
+    staff: usize,
+    fund_yuan: i64,
+    on: NaiveDate,
+) -> Result<Payload> {
     let mobile = |rng: &mut Rng| Mobile::parse(&names::mobile(rng)).map_err(Error::Internal);
     let roles = ["客服专员", "维修协调员", "回访专员", "档案管理员"];
     let mut members = Vec::new();
     for i in 0..staff {
-        members.push(StaffMember { name: names::person_name(rng), role: roles[i % roles.len()].into(), mobile: mobile(rng)? });
+        members.push(StaffMember {
+            name: names::person_name(rng),
+            role: roles[i % roles.len()].into(),
+            mobile: mobile(rng)?,
+        });
     }
     let county = names::COUNTIES[m.county].1;
     Ok(Payload::Establishment(Establishment {
         manager_name: names::person_name(rng),
         manager_mobile: mobile(rng)?,
         office_address: format!("{}售后服务中心", names::address(rng, county)),
-        hotline: Hotline::parse(&format!("0537-{}", 2_000_000 + rng.below(7_000_000))).map_err(Error::Internal)?,
+        hotline: Hotline::parse(&format!("0537-{}", 2_000_000 + rng.below(7_000_000)))
+            .map_err(Error::Internal)?,
         staff: members,
         fund_fen: fund_yuan * 100,
         established_on: on,
@@ -133,7 +178,13 @@ fn documents(slots: &[&str], name: &str) -> Vec<(&'static str, Vec<u8>, String)>
     DOCUMENT_SLOTS
         .iter()
         .filter(|(slot, _)| slots.contains(slot))
-        .map(|(slot, label)| (*slot, pdf(&format!("After-sales service: {slot}")), format!("{name}-{label}.pdf")))
+        .map(|(slot, label)| {
+            (
+                *slot,
+                pdf(&format!("After-sales service: {slot}")),
+                format!("{name}-{label}.pdf"),
+            )
+        })
         .collect()
 }
 
@@ -142,23 +193,46 @@ fn board(place: Place) -> Payload {
         place,
         width_cm: 120,
         height_cm: 90,
-        contents: BoardContents { service_content: true, responsible_person: true, office_address: true, service_phone: true, guidance_phone: true },
+        contents: BoardContents {
+            service_content: true,
+            responsible_person: true,
+            office_address: true,
+            service_phone: true,
+            guidance_phone: true,
+        },
     })
 }
 
 /// Files and reviews the demo's filings. `officers[i]` reviews county `i`.
-pub async fn build(conn: &mut Conn<'_>, blobs: &dyn BlobStore, members: &[Member], officers: &[Principal]) -> Result<()> {
+pub async fn build(
+    conn: &mut Conn<'_>,
+    blobs: &dyn BlobStore,
+    members: &[Member],
+    officers: &[Principal],
+) -> Result<()> {
     let rules = RuleSet::shipped("jining-2021")?;
     let today = crate::time::today();
     let mut ctx = Ctx { conn, blobs, rules };
     let mut rng = Rng::new(7);
     let mut photo_seed = 1u64;
-    for m in members.iter().filter(|m| m.enterprise.status == crate::registry::Status::Active) {
+    for m in members
+        .iter()
+        .filter(|m| m.enterprise.status == crate::registry::Status::Active)
+    {
         let officer = &officers[m.county];
-        let set_up = NaiveDate::from_ymd_opt(2021 + (m.position % 4) as i32, 1 + (m.position * 2 % 12) as u32, 10).unwrap_or(today);
+        let set_up = NaiveDate::from_ymd_opt(
+            2021 + (m.position % 4) as i32,
+            1 + (m.position * 2 % 12) as u32,
+            10,
+        )
+        .unwrap_or(today);
         let short = &m.enterprise.name;
         let (staff, docs, boards): (usize, &[&str], usize) = match m.position {
-            0 | 6 => (3, &["functions", "duties", "commitment", "workflow"], usize::MAX),
+            0 | 6 => (
+                3,
+                &["functions", "duties", "commitment", "workflow"],
+                usize::MAX,
+            ),
             1 => (2, &["functions", "duties", "commitment", "workflow"], 1),
             2 => (1, &["functions", "duties"], 2),
             7 => (2, &["functions", "duties", "commitment", "workflow"], 1),
@@ -173,7 +247,10 @@ pub async fn build(conn: &mut Conn<'_>, blobs: &dyn BlobStore, members: &[Member
                 let p = establishment(&mut rng, m, 1, 0, set_up)?;
                 let id = ctx.submitted(m, p, vec![]).await?;
                 let reasons = BTreeMap::from([
-                    ("staff".to_string(), "专职工作人员不足2人（第五条）".to_string()),
+                    (
+                        "staff".to_string(),
+                        "专职工作人员不足2人（第五条）".to_string(),
+                    ),
                     ("fund_fen".to_string(), "未设立专项资金".to_string()),
                 ]);
                 store::reject(ctx.conn, officer, id, &reasons).await?;
@@ -189,17 +266,33 @@ pub async fn build(conn: &mut Conn<'_>, blobs: &dyn BlobStore, members: &[Member
             }
             _ => continue, // position 5: no org at all
         };
-        let fund = if staff >= 2 { 100_000 + 50_000 * (m.position as i64 % 3) } else { 0 };
+        let fund = if staff >= 2 {
+            100_000 + 50_000 * (m.position as i64 % 3)
+        } else {
+            0
+        };
         let p = establishment(&mut rng, m, staff, fund, set_up)?;
         ctx.approved(m, officer, p, vec![]).await?;
         if !docs.is_empty() {
-            ctx.approved(m, officer, Payload::Documents(Documents { note: "已在办公场所悬挂并在企业网站公开".into() }), documents(docs, short)).await?;
+            ctx.approved(
+                m,
+                officer,
+                Payload::Documents(Documents {
+                    note: "已在办公场所悬挂并在企业网站公开".into(),
+                }),
+                documents(docs, short),
+            )
+            .await?;
         }
         if boards > 0 {
             let coverage = state::coverage(ctx.conn, &m.enterprise, &ctx.rules, today).await?;
             for place in coverage.places.iter().map(|p| p.place).take(boards) {
                 photo_seed += 1;
-                let photos = vec![("photo", board_photo(photo_seed, photo_seed % 2 == 0)?, format!("公示牌-{photo_seed}.jpg"))];
+                let photos = vec![(
+                    "photo",
+                    board_photo(photo_seed, photo_seed % 2 == 0)?,
+                    format!("公示牌-{photo_seed}.jpg"),
+                )];
                 ctx.approved(m, officer, board(place), photos).await?;
             }
         }
@@ -209,9 +302,16 @@ pub async fn build(conn: &mut Conn<'_>, blobs: &dyn BlobStore, members: &[Member
             let first_gap = coverage.uncovered().next().map(|p| p.place);
             if let Some(place) = first_gap {
                 photo_seed += 1;
-                let photos = vec![("photo", board_photo(photo_seed, false)?, "公示牌.png".to_string())];
+                let photos = vec![(
+                    "photo",
+                    board_photo(photo_seed, false)?,
+                    "公示牌.png".to_string(),
+                )];
                 let id = ctx.submitted(m, board(place), photos).await?;
-                let reasons = BTreeMap::from([("photo".to_string(), "照片未能看清公示内容，请近距离重拍".to_string())]);
+                let reasons = BTreeMap::from([(
+                    "photo".to_string(),
+                    "照片未能看清公示内容，请近距离重拍".to_string(),
+                )]);
                 store::reject(ctx.conn, officer, id, &reasons).await?;
             }
         }
@@ -236,19 +336,22 @@ pub async fn build(conn: &mut Conn<'_>, blobs: &dyn BlobStore, members: &[Member
 /// Spreads the waiting filings' submission times over the past fortnight, so the worklist
 /// shows realistic ages (the demo is built in a second).
 async fn age_pending(conn: &mut Conn<'_>) -> Result<()> {
-    let pending: Vec<(i64, chrono::DateTime<chrono::Utc>)> = crate::on_conn!(conn, |c| sqlx::query_as(
-        "SELECT id, submitted_at FROM filings WHERE status = 'submitted' ORDER BY id"
-    )
-    .fetch_all(c)
-    .await)?;
+    let pending: Vec<(i64, chrono::DateTime<chrono::Utc>)> =
+        crate::on_conn!(conn, |c| sqlx::query_as(
+            "SELECT id, submitted_at FROM filings WHERE status = 'submitted' ORDER BY id"
+        )
+        .fetch_all(c)
+        .await)?;
     for (i, (id, at)) in pending.into_iter().enumerate() {
         let at = at - Duration::days(1 + (i as i64 * 5) % 14) - Duration::hours((i as i64 * 7) % 9);
-        crate::on_conn!(conn, |c| sqlx::query("UPDATE filings SET submitted_at = $1, first_submitted_at = $1, updated_at = $1 WHERE id = $2")
+        crate::on_conn!(conn, |c| {
+            sqlx::query("UPDATE filings SET submitted_at = $1, first_submitted_at = $1, updated_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(c)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }

@@ -216,13 +216,28 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
         role,
         email: String::new(),
     };
-    user::create(&mut conn, &actor, add("admin", "市住建局管理员", Role::CityAdmin)).await?;
+    user::create(
+        &mut conn,
+        &actor,
+        add("admin", "市住建局管理员", Role::CityAdmin),
+    )
+    .await?;
     let mut officers = Vec::new();
     for (ci, county) in counties.iter().enumerate() {
-        let role = Role::CountyOfficer { county_id: county.id };
-        let u = user::create(&mut conn, &actor, add(OFFICERS[ci], &format!("{}住建局", county.name), role)).await?;
+        let role = Role::CountyOfficer {
+            county_id: county.id,
+        };
+        let u = user::create(
+            &mut conn,
+            &actor,
+            add(OFFICERS[ci], &format!("{}住建局", county.name), role),
+        )
+        .await?;
         officers.push(principal(&u));
-        logins.push((OFFICERS[ci].to_string(), format!("县区主管部门（{}）", county.name)));
+        logins.push((
+            OFFICERS[ci].to_string(),
+            format!("县区主管部门（{}）", county.name),
+        ));
     }
     // Every enterprise has an account; three are named for the tour: a group parent, its
     // revoked subsidiary and an out-of-town developer.
@@ -231,15 +246,30 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
     for (idx, (id, ci, k)) in enterprises.iter().enumerate() {
         let e = enterprise::get(&mut conn, *id).await?;
         let tour_name = named.iter().find(|(i, _)| *i == idx).map(|(_, n)| *n);
-        let username = tour_name.map(str::to_string).unwrap_or_else(|| format!("qy{id:03}"));
+        let username = tour_name
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("qy{id:03}"));
         let role = Role::Enterprise { enterprise_id: *id };
-        let u = user::create(&mut conn, &actor, add(&username, &format!("{}客服", e.name), role)).await?;
+        let u = user::create(
+            &mut conn,
+            &actor,
+            add(&username, &format!("{}客服", e.name), role),
+        )
+        .await?;
         if tour_name.is_some() {
             logins.push((username, format!("企业用户（{}）", e.name)));
         }
-        members.push(filings::Member { enterprise: e, user: principal(&u), county: *ci, position: *k });
+        members.push(filings::Member {
+            enterprise: e,
+            user: principal(&u),
+            county: *ci,
+            position: *k,
+        });
     }
-    logins.push(("qy<企业编号>".into(), "其余每家企业各有一个账号，如 qy004".into()));
+    logins.push((
+        "qy<企业编号>".into(),
+        "其余每家企业各有一个账号，如 qy004".into(),
+    ));
     filings::build(&mut conn, blobs, &members, &officers).await?;
     crate::on_conn!(&mut conn, |c| sqlx::query(
         "INSERT INTO meta (key, value) VALUES ('demo', 'true')"

@@ -19,7 +19,19 @@ use crate::registry::project::Project;
 use crate::registry::CreditCode;
 use crate::rules::RuleSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Establishment,
@@ -85,7 +97,9 @@ impl Kind {
     pub fn article(self) -> &'static str {
         match self {
             Kind::Establishment => "第四条、第五条",
-            Kind::ManagerChange | Kind::OfficeChange | Kind::HotlineChange | Kind::StaffChange => "第六条",
+            Kind::ManagerChange | Kind::OfficeChange | Kind::HotlineChange | Kind::StaffChange => {
+                "第六条"
+            }
             Kind::Documents => "第十一条",
             Kind::NoticeBoard => "第十二条",
             Kind::Delegation => "青岛标准·委托",
@@ -94,7 +108,10 @@ impl Kind {
 
     /// Art. 6 changes: filed after the fact, late past the rule set's deadline.
     pub fn is_change(self) -> bool {
-        matches!(self, Kind::ManagerChange | Kind::OfficeChange | Kind::HotlineChange | Kind::StaffChange)
+        matches!(
+            self,
+            Kind::ManagerChange | Kind::OfficeChange | Kind::HotlineChange | Kind::StaffChange
+        )
     }
 
     /// File slots a filing of this kind may carry, with their labels.
@@ -120,13 +137,34 @@ impl Kind {
                 ("established_on", "设立日期"),
                 ("independent_department", "独立部门"),
             ],
-            Kind::ManagerChange => &[("manager_name", "新任经理"), ("manager_mobile", "经理手机"), ("effective_on", "变更生效日期")],
-            Kind::OfficeChange => &[("office_address", "新办公场所"), ("effective_on", "变更生效日期")],
-            Kind::HotlineChange => &[("hotline", "新售后服务电话"), ("effective_on", "变更生效日期")],
-            Kind::StaffChange => &[("staff", "变更后的专职工作人员"), ("effective_on", "变更生效日期")],
+            Kind::ManagerChange => &[
+                ("manager_name", "新任经理"),
+                ("manager_mobile", "经理手机"),
+                ("effective_on", "变更生效日期"),
+            ],
+            Kind::OfficeChange => &[
+                ("office_address", "新办公场所"),
+                ("effective_on", "变更生效日期"),
+            ],
+            Kind::HotlineChange => &[
+                ("hotline", "新售后服务电话"),
+                ("effective_on", "变更生效日期"),
+            ],
+            Kind::StaffChange => &[
+                ("staff", "变更后的专职工作人员"),
+                ("effective_on", "变更生效日期"),
+            ],
             Kind::Documents => &[("note", "说明")],
-            Kind::NoticeBoard => &[("place", "设置地点"), ("size", "公示牌尺寸"), ("contents", "公示内容")],
-            Kind::Delegation => &[("delegate_credit_code", "受托企业"), ("valid_from", "委托起始日期"), ("valid_to", "委托截止日期")],
+            Kind::NoticeBoard => &[
+                ("place", "设置地点"),
+                ("size", "公示牌尺寸"),
+                ("contents", "公示内容"),
+            ],
+            Kind::Delegation => &[
+                ("delegate_credit_code", "受托企业"),
+                ("valid_from", "委托起始日期"),
+                ("valid_to", "委托截止日期"),
+            ],
         }
     }
 
@@ -135,7 +173,11 @@ impl Kind {
         if field == "general" {
             return Some("总体意见");
         }
-        self.fields().iter().chain(self.file_slots()).find(|(f, _)| *f == field).map(|(_, l)| *l)
+        self.fields()
+            .iter()
+            .chain(self.file_slots())
+            .find(|(f, _)| *f == field)
+            .map(|(_, l)| *l)
     }
 }
 
@@ -163,9 +205,15 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        [Status::Draft, Status::Submitted, Status::Approved, Status::Rejected, Status::Withdrawn]
-            .into_iter()
-            .find(|k| k.code() == s)
+        [
+            Status::Draft,
+            Status::Submitted,
+            Status::Approved,
+            Status::Rejected,
+            Status::Withdrawn,
+        ]
+        .into_iter()
+        .find(|k| k.code() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -287,14 +335,31 @@ pub struct BoardContents {
 }
 
 impl BoardContents {
-    pub const LABELS: [&'static str; 5] = ["售后服务内容", "负责人姓名", "办公地址", "售后服务电话", "主管部门指导电话"];
+    pub const LABELS: [&'static str; 5] = [
+        "售后服务内容",
+        "负责人姓名",
+        "办公地址",
+        "售后服务电话",
+        "主管部门指导电话",
+    ];
 
     pub fn flags(&self) -> [bool; 5] {
-        [self.service_content, self.responsible_person, self.office_address, self.service_phone, self.guidance_phone]
+        [
+            self.service_content,
+            self.responsible_person,
+            self.office_address,
+            self.service_phone,
+            self.guidance_phone,
+        ]
     }
 
     pub fn missing(&self) -> Vec<&'static str> {
-        self.flags().iter().zip(Self::LABELS).filter(|(f, _)| !**f).map(|(_, l)| l).collect()
+        self.flags()
+            .iter()
+            .zip(Self::LABELS)
+            .filter(|(f, _)| !**f)
+            .map(|(_, l)| l)
+            .collect()
     }
 }
 
@@ -350,7 +415,10 @@ fn required(field: &str, value: &str, label: &str) -> Result<()> {
 
 fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
     if date > today {
-        Err(Error::invalid(field, format!("日期 {date} 晚于今天，请填写实际生效日期")))
+        Err(Error::invalid(
+            field,
+            format!("日期 {date} 晚于今天，请填写实际生效日期"),
+        ))
     } else {
         Ok(())
     }
@@ -359,10 +427,16 @@ fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
 fn check_staff(staff: &[StaffMember]) -> Result<()> {
     for (i, m) in staff.iter().enumerate() {
         if m.name.trim().is_empty() {
-            return Err(Error::invalid("staff", format!("第{}名工作人员的姓名为空", i + 1)));
+            return Err(Error::invalid(
+                "staff",
+                format!("第{}名工作人员的姓名为空", i + 1),
+            ));
         }
         if staff[..i].iter().any(|o| o.mobile == m.mobile) {
-            return Err(Error::invalid("staff", format!("工作人员手机号 {} 重复", m.mobile)));
+            return Err(Error::invalid(
+                "staff",
+                format!("工作人员手机号 {} 重复", m.mobile),
+            ));
         }
     }
     Ok(())
@@ -415,7 +489,10 @@ impl Payload {
                 }
                 not_future("established_on", e.established_on, ctx.today)?;
                 if !e.independent_department {
-                    return Err(Error::invalid("independent_department", "售后服务机构须为独立于企业其他部门的职能部门（第四条），请确认"));
+                    return Err(Error::invalid(
+                        "independent_department",
+                        "售后服务机构须为独立于企业其他部门的职能部门（第四条），请确认",
+                    ));
                 }
             }
             Payload::ManagerChange(c) => {
@@ -442,7 +519,9 @@ impl Payload {
                 let height = ctx.rules.value("board_height_cm", ctx.today, None).value;
                 // Boards are measured by hand: a few centimetres either way is the same board.
                 const TOLERANCE_CM: i64 = 5;
-                if (b.width_cm - width).abs() > TOLERANCE_CM || (b.height_cm - height).abs() > TOLERANCE_CM {
+                if (b.width_cm - width).abs() > TOLERANCE_CM
+                    || (b.height_cm - height).abs() > TOLERANCE_CM
+                {
                     return Err(Error::invalid(
                         "size",
                         format!("公示牌规格应为 {width}cm × {height}cm（第十二条），填写的是 {}cm × {}cm", b.width_cm, b.height_cm),
@@ -450,21 +529,42 @@ impl Payload {
                 }
                 let missing = b.contents.missing();
                 if !missing.is_empty() {
-                    return Err(Error::invalid("contents", format!("公示牌缺少第十二条要求的内容：{}", missing.join("、"))));
+                    return Err(Error::invalid(
+                        "contents",
+                        format!("公示牌缺少第十二条要求的内容：{}", missing.join("、")),
+                    ));
                 }
             }
             Payload::Delegation(d) => {
                 if ctx.rules.value("delegation_allowed", ctx.today, None).value == 0 {
-                    return Err(Error::invalid("delegate_credit_code", format!("现行规则（{}）不允许委托其他企业的售后服务机构", ctx.rules.title)));
+                    return Err(Error::invalid(
+                        "delegate_credit_code",
+                        format!(
+                            "现行规则（{}）不允许委托其他企业的售后服务机构",
+                            ctx.rules.title
+                        ),
+                    ));
                 }
                 if ctx.enterprise.is_local {
-                    return Err(Error::invalid("delegate_credit_code", "只有外地开发企业可以委托本地企业的售后服务机构"));
+                    return Err(Error::invalid(
+                        "delegate_credit_code",
+                        "只有外地开发企业可以委托本地企业的售后服务机构",
+                    ));
                 }
-                let delegate = ctx
-                    .delegate
-                    .ok_or_else(|| Error::invalid("delegate_credit_code", format!("受托企业 {} 未登记", d.delegate_credit_code)))?;
-                if delegate.id == ctx.enterprise.id || !delegate.is_local || delegate.status != crate::registry::Status::Active {
-                    return Err(Error::invalid("delegate_credit_code", "受托企业须为状态正常的本地开发企业"));
+                let delegate = ctx.delegate.ok_or_else(|| {
+                    Error::invalid(
+                        "delegate_credit_code",
+                        format!("受托企业 {} 未登记", d.delegate_credit_code),
+                    )
+                })?;
+                if delegate.id == ctx.enterprise.id
+                    || !delegate.is_local
+                    || delegate.status != crate::registry::Status::Active
+                {
+                    return Err(Error::invalid(
+                        "delegate_credit_code",
+                        "受托企业须为状态正常的本地开发企业",
+                    ));
                 }
                 if d.valid_to.is_some_and(|to| to <= d.valid_from) {
                     return Err(Error::invalid("valid_to", "委托截止日期须晚于起始日期"));
@@ -483,7 +583,10 @@ pub fn parse_yuan(s: &str) -> Option<i64> {
         None => (s, 1),
     };
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     if frac.len() > 6 {
@@ -491,8 +594,15 @@ pub fn parse_yuan(s: &str) -> Option<i64> {
     }
     let int: i64 = int.parse().ok()?;
     // The fraction in millionths, then in fen at the given scale (5.5万 = 55000元).
-    let millionths: i64 = frac.chars().chain(std::iter::repeat('0')).take(6).collect::<String>().parse().ok()?;
-    int.checked_mul(scale * 100)?.checked_add(millionths * scale / 10_000)
+    let millionths: i64 = frac
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    int.checked_mul(scale * 100)?
+        .checked_add(millionths * scale / 10_000)
 }
 
 pub fn format_yuan(fen: i64) -> String {

@@ -62,13 +62,23 @@ pub struct HistoryItem {
 }
 
 /// Folds approved filings, in the order they took effect, into the current state.
-pub fn fold(approved: &[(Filing, Vec<FileRef>)], delegates: &BTreeMap<String, Enterprise>, on: NaiveDate) -> OrgState {
+pub fn fold(
+    approved: &[(Filing, Vec<FileRef>)],
+    delegates: &BTreeMap<String, Enterprise>,
+    on: NaiveDate,
+) -> OrgState {
     let mut s = OrgState::default();
     for (f, files) in approved {
         if f.payload.effective_on().is_some_and(|d| d > on) {
             continue;
         }
-        s.history.push(HistoryItem { filing_id: f.id, kind: f.kind, effective_on: f.payload.effective_on(), decided_at: f.decided_at, late: f.late });
+        s.history.push(HistoryItem {
+            filing_id: f.id,
+            kind: f.kind,
+            effective_on: f.payload.effective_on(),
+            decided_at: f.decided_at,
+            late: f.late,
+        });
         if f.late {
             s.late_changes.push(f.id);
         }
@@ -92,9 +102,16 @@ pub fn fold(approved: &[(Filing, Vec<FileRef>)], delegates: &BTreeMap<String, En
             Payload::StaffChange(c) => s.staff = c.staff.clone(),
             Payload::Documents(_) => {
                 for file in files {
-                    if let Some((slot, label)) = DOCUMENT_SLOTS.iter().find(|(slot, _)| *slot == file.slot) {
+                    if let Some((slot, label)) =
+                        DOCUMENT_SLOTS.iter().find(|(slot, _)| *slot == file.slot)
+                    {
                         s.documents.retain(|d| d.slot != *slot);
-                        s.documents.push(DocumentRef { slot: slot.to_string(), label: label.to_string(), filing_id: f.id, file: file.clone() });
+                        s.documents.push(DocumentRef {
+                            slot: slot.to_string(),
+                            label: label.to_string(),
+                            filing_id: f.id,
+                            file: file.clone(),
+                        });
                     }
                 }
             }
@@ -115,7 +132,8 @@ pub fn fold(approved: &[(Filing, Vec<FileRef>)], delegates: &BTreeMap<String, En
             }
         }
     }
-    s.documents.sort_by_key(|d| DOCUMENT_SLOTS.iter().position(|(slot, _)| *slot == d.slot));
+    s.documents
+        .sort_by_key(|d| DOCUMENT_SLOTS.iter().position(|(slot, _)| *slot == d.slot));
     s
 }
 
@@ -142,20 +160,37 @@ pub struct Gap {
 }
 
 fn gap(code: &str, article: &str, message: String) -> Gap {
-    Gap { code: code.into(), article: article.into(), message }
+    Gap {
+        code: code.into(),
+        article: article.into(),
+        message,
+    }
 }
 
 /// Which of Art. 4, 5 and 11 the state misses under the rule set, for an enterprise of
 /// `grade`. The staff minimum comes from the rule set (2 in Jining; 3 or 1 by grade in
 /// Qingdao).
-pub fn gaps(state: &OrgState, grade: Grade, rules: &RuleSet, on: NaiveDate) -> (Vec<Gap>, Resolved) {
+pub fn gaps(
+    state: &OrgState,
+    grade: Grade,
+    rules: &RuleSet,
+    on: NaiveDate,
+) -> (Vec<Gap>, Resolved) {
     let min_staff = rules.value("min_staff", on, Some(grade));
     let mut out = Vec::new();
     if !state.established {
-        out.push(gap("no_org", "第四条", "未设立售后服务机构（无已通过的设立备案）".into()));
+        out.push(gap(
+            "no_org",
+            "第四条",
+            "未设立售后服务机构（无已通过的设立备案）".into(),
+        ));
         return (out, min_staff);
     }
-    if state.manager_name.as_deref().is_none_or(|m| m.trim().is_empty()) {
+    if state
+        .manager_name
+        .as_deref()
+        .is_none_or(|m| m.trim().is_empty())
+    {
         out.push(gap("no_manager", "第五条", "未明确机构经理".into()));
     }
     let have = state.staff.len() as i64;
@@ -169,10 +204,17 @@ pub fn gaps(state: &OrgState, grade: Grade, rules: &RuleSet, on: NaiveDate) -> (
     if state.fund_fen <= 0 {
         out.push(gap("no_fund", "第五条", "未设立售后服务专项资金".into()));
     }
-    let missing: Vec<&str> =
-        DOCUMENT_SLOTS.iter().filter(|(slot, _)| !state.documents.iter().any(|d| d.slot == *slot)).map(|(_, l)| *l).collect();
+    let missing: Vec<&str> = DOCUMENT_SLOTS
+        .iter()
+        .filter(|(slot, _)| !state.documents.iter().any(|d| d.slot == *slot))
+        .map(|(_, l)| *l)
+        .collect();
     if !missing.is_empty() {
-        out.push(gap("documents_missing", "第十一条", format!("未公开：{}", missing.join("、"))));
+        out.push(gap(
+            "documents_missing",
+            "第十一条",
+            format!("未公开：{}", missing.join("、")),
+        ));
     }
     (out, min_staff)
 }
@@ -189,7 +231,11 @@ pub async fn handover(conn: &mut Conn<'_>, e: &Enterprise) -> Result<Option<Hand
     match (e.status, e.status_date, e.parent_id) {
         (Status::Revoked | Status::Cancelled, Some(since), Some(parent_id)) => {
             let parent = enterprise::get(conn, parent_id).await?;
-            Ok(Some(Handover { parent_id, parent_name: parent.name, since }))
+            Ok(Some(Handover {
+                parent_id,
+                parent_name: parent.name,
+                since,
+            }))
         }
         _ => Ok(None),
     }
@@ -222,7 +268,9 @@ impl Coverage {
     }
 
     pub fn uncovered(&self) -> impl Iterator<Item = &RequiredPlace> {
-        self.places.iter().filter(|p| p.evidence_filing_id.is_none())
+        self.places
+            .iter()
+            .filter(|p| p.evidence_filing_id.is_none())
     }
 }
 
@@ -230,13 +278,25 @@ impl Coverage {
 /// every community delivered in the last N years (N from the rule set; delivered exactly N
 /// years before still counts) — against approved evidence. Handed-over projects of revoked
 /// subsidiaries count for the parent, and so does their evidence.
-pub async fn coverage(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, as_of: NaiveDate) -> Result<Coverage> {
+pub async fn coverage(
+    conn: &mut Conn<'_>,
+    e: &Enterprise,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+) -> Result<Coverage> {
     let lookback = rules.value("board_lookback_years", as_of, None);
-    let since = as_of.checked_sub_months(Months::new(12 * lookback.value as u32)).unwrap_or(NaiveDate::MIN);
+    let since = as_of
+        .checked_sub_months(Months::new(12 * lookback.value as u32))
+        .unwrap_or(NaiveDate::MIN);
     let projects = store::answerable_projects(conn, e.id, as_of).await?;
     let mut evidence: Vec<(Place, i64)> = Vec::new();
     let mut owners: Vec<i64> = vec![e.id];
-    owners.extend(projects.iter().map(|p| p.enterprise_id).filter(|id| *id != e.id));
+    owners.extend(
+        projects
+            .iter()
+            .map(|p| p.enterprise_id)
+            .filter(|id| *id != e.id),
+    );
     owners.sort_unstable();
     owners.dedup();
     for owner in owners {
@@ -249,7 +309,12 @@ pub async fn coverage(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, as_o
             }
         }
     }
-    let find = |place: Place| evidence.iter().find(|(p, _)| *p == place).map(|(_, id)| *id);
+    let find = |place: Place| {
+        evidence
+            .iter()
+            .find(|(p, _)| *p == place)
+            .map(|(_, id)| *id)
+    };
     let mut places = vec![RequiredPlace {
         place: Place::OrgOffice,
         label: "售后服务机构办公场所".into(),
@@ -259,7 +324,12 @@ pub async fn coverage(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, as_o
     for p in &projects {
         if p.sales_site_open {
             let place = Place::SalesSite { project_id: p.id };
-            places.push(RequiredPlace { place, label: format!("{} 销售场所", p.name), reason: "售楼处开放中".into(), evidence_filing_id: find(place) });
+            places.push(RequiredPlace {
+                place,
+                label: format!("{} 销售场所", p.name),
+                reason: "售楼处开放中".into(),
+                evidence_filing_id: find(place),
+            });
         }
         if let Some(d) = p.delivery_date.filter(|d| *d >= since && *d <= as_of) {
             let place = Place::Community { project_id: p.id };
@@ -272,9 +342,19 @@ pub async fn coverage(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, as_o
         }
     }
     let required = places.len();
-    let covered = places.iter().filter(|p| p.evidence_filing_id.is_some()).count();
+    let covered = places
+        .iter()
+        .filter(|p| p.evidence_filing_id.is_some())
+        .count();
     let percent = (covered * 100).checked_div(required).unwrap_or(100) as u32;
-    Ok(Coverage { as_of, places, required, covered, percent, lookback })
+    Ok(Coverage {
+        as_of,
+        places,
+        required,
+        covered,
+        percent,
+        lookback,
+    })
 }
 
 /// Everything the org page shows for one enterprise.
@@ -292,7 +372,12 @@ pub struct OrgView {
     pub coverage: Coverage,
 }
 
-pub async fn view(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, as_of: NaiveDate) -> Result<OrgView> {
+pub async fn view(
+    conn: &mut Conn<'_>,
+    e: &Enterprise,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+) -> Result<OrgView> {
     let state = org_state(conn, e.id, as_of).await?;
     let (mut gaps_found, min_staff) = gaps(&state, e.grade, rules, as_of);
     let mut delegate_gaps = None;
@@ -305,5 +390,14 @@ pub async fn view(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, as_of: N
     }
     let handover = handover(conn, e).await?;
     let coverage = coverage(conn, e, rules, as_of).await?;
-    Ok(OrgView { enterprise_id: e.id, as_of, state, gaps: gaps_found, min_staff, handover, delegate_gaps, coverage })
+    Ok(OrgView {
+        enterprise_id: e.id,
+        as_of,
+        state,
+        gaps: gaps_found,
+        min_staff,
+        handover,
+        delegate_gaps,
+        coverage,
+    })
 }

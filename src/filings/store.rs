@@ -63,7 +63,8 @@ pub struct Filing {
 impl TryFrom<Row> for Filing {
     type Error = Error;
     fn try_from(r: Row) -> Result<Filing> {
-        let payload = serde_json::from_str(&r.payload).map_err(|e| Error::Internal(format!("备案 {} 的内容无法读取：{e}", r.id)))?;
+        let payload = serde_json::from_str(&r.payload)
+            .map_err(|e| Error::Internal(format!("备案 {} 的内容无法读取：{e}", r.id)))?;
         Ok(Filing {
             id: r.id,
             enterprise_id: r.enterprise_id,
@@ -96,7 +97,9 @@ pub struct FileRef {
 }
 
 fn local(t: &Option<DateTime<Utc>>) -> String {
-    t.as_ref().map(crate::time::local).unwrap_or_else(|| "—".into())
+    t.as_ref()
+        .map(crate::time::local)
+        .unwrap_or_else(|| "—".into())
 }
 
 impl Filing {
@@ -223,19 +226,23 @@ fn require_reviewer(p: &Principal, e: &Enterprise) -> Result<()> {
 // --- reading ------------------------------------------------------------------------------
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Filing> {
-    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>("SELECT * FROM filings WHERE id = $1")
-        .bind(id)
-        .fetch_optional(c)
-        .await)?
+    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(
+        "SELECT * FROM filings WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
     .ok_or(Error::NotFound("备案"))?;
     row.try_into()
 }
 
 pub async fn files(conn: &mut Conn<'_>, filing_id: i64) -> Result<Vec<FileRef>> {
-    Ok(on_conn!(conn, |c| sqlx::query_as::<_, FileRef>("SELECT * FROM filing_files WHERE filing_id = $1 ORDER BY slot, id")
-        .bind(filing_id)
-        .fetch_all(c)
-        .await)?)
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, FileRef>(
+        "SELECT * FROM filing_files WHERE filing_id = $1 ORDER BY slot, id"
+    )
+    .bind(filing_id)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// A filing the caller may see, with its files, reviews and submitted revisions.
@@ -244,13 +251,14 @@ pub async fn detail(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Filin
     let e = enterprise::get(conn, filing.enterprise_id).await?;
     require_visible(p, &e)?;
     let files = files(conn, id).await?;
-    let review_rows: Vec<(i64, String, String, String, DateTime<Utc>)> = on_conn!(conn, |c| sqlx::query_as(
-        "SELECT r.revision, u.display_name, r.decision, r.reasons, r.at FROM filing_reviews r
+    let review_rows: Vec<(i64, String, String, String, DateTime<Utc>)> =
+        on_conn!(conn, |c| sqlx::query_as(
+            "SELECT r.revision, u.display_name, r.decision, r.reasons, r.at FROM filing_reviews r
          JOIN users u ON u.id = r.reviewer_id WHERE r.filing_id = $1 ORDER BY r.id"
-    )
-    .bind(id)
-    .fetch_all(c)
-    .await)?;
+        )
+        .bind(id)
+        .fetch_all(c)
+        .await)?;
     let reviews = review_rows
         .into_iter()
         .map(|(revision, reviewer, decision, reasons, at)| Review {
@@ -261,12 +269,14 @@ pub async fn detail(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Filin
             at,
         })
         .collect();
-    let revision_rows: Vec<(i64, String, String, DateTime<Utc>)> = on_conn!(conn, |c| sqlx::query_as(
+    let revision_rows: Vec<(i64, String, String, DateTime<Utc>)> = on_conn!(conn, |c| {
+        sqlx::query_as(
         "SELECT revision, payload, files, submitted_at FROM filing_revisions WHERE filing_id = $1 ORDER BY revision"
     )
     .bind(id)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let mut revisions = Vec::new();
     for (revision, payload, files, submitted_at) in revision_rows {
         revisions.push(Revision {
@@ -276,7 +286,14 @@ pub async fn detail(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Filin
             submitted_at,
         });
     }
-    Ok(FilingDetail { filing, enterprise_name: e.name, county_id: e.county_id, files, reviews, revisions })
+    Ok(FilingDetail {
+        filing,
+        enterprise_name: e.name,
+        county_id: e.county_id,
+        files,
+        reviews,
+        revisions,
+    })
 }
 
 const LIST_WHERE: &str = "WHERE ($1 IS NULL OR e.county_id = $1)
@@ -299,7 +316,8 @@ pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<
     .bind(kind)
     .fetch_one(c)
     .await)?;
-    let items = on_conn!(conn, |c| sqlx::query_as::<_, ListItem>(&format!(
+    let items = on_conn!(conn, |c| {
+        sqlx::query_as::<_, ListItem>(&format!(
         "SELECT f.id, f.enterprise_id, e.name AS enterprise_name, e.county_id, j.name AS county_name, f.kind, f.status,
                 f.revision, f.late, f.submitted_at, f.decided_at, f.updated_at
          FROM filings f JOIN enterprises e ON e.id = f.enterprise_id JOIN jurisdictions j ON j.id = e.county_id
@@ -314,18 +332,24 @@ pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<
     .bind(paging.per_page)
     .bind(paging.offset())
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     Ok(paging.wrap(items, total))
 }
 
 /// Approved filings of an enterprise with their files, in the order they took effect.
-pub async fn approved(conn: &mut Conn<'_>, enterprise_id: i64) -> Result<Vec<(Filing, Vec<FileRef>)>> {
-    let rows = on_conn!(conn, |c| sqlx::query_as::<_, Row>(
+pub async fn approved(
+    conn: &mut Conn<'_>,
+    enterprise_id: i64,
+) -> Result<Vec<(Filing, Vec<FileRef>)>> {
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, Row>(
         "SELECT * FROM filings WHERE enterprise_id = $1 AND status = 'approved' ORDER BY decided_at, id"
     )
     .bind(enterprise_id)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let f: Filing = r.try_into()?;
@@ -338,7 +362,11 @@ pub async fn approved(conn: &mut Conn<'_>, enterprise_id: i64) -> Result<Vec<(Fi
 
 /// Projects whose notice boards an enterprise answers for: its own, and from the date of
 /// their revocation or cancellation those of its subsidiaries (Art. 7).
-pub async fn answerable_projects(conn: &mut Conn<'_>, enterprise_id: i64, as_of: NaiveDate) -> Result<Vec<Project>> {
+pub async fn answerable_projects(
+    conn: &mut Conn<'_>,
+    enterprise_id: i64,
+    as_of: NaiveDate,
+) -> Result<Vec<Project>> {
     Ok(on_conn!(conn, |c| sqlx::query_as::<_, Project>(
         "SELECT p.* FROM projects p JOIN enterprises e ON e.id = p.enterprise_id
          WHERE p.enterprise_id = $1
@@ -351,36 +379,68 @@ pub async fn answerable_projects(conn: &mut Conn<'_>, enterprise_id: i64, as_of:
     .await)?)
 }
 
-async fn context_check(conn: &mut Conn<'_>, e: &Enterprise, rules: &RuleSet, payload: &Payload) -> Result<()> {
+async fn context_check(
+    conn: &mut Conn<'_>,
+    e: &Enterprise,
+    rules: &RuleSet,
+    payload: &Payload,
+) -> Result<()> {
     let today = crate::time::today();
     let projects = answerable_projects(conn, e.id, today).await?;
     let delegate = match payload {
         Payload::Delegation(d) => enterprise::find_by_code(conn, &d.delegate_credit_code).await?,
         _ => None,
     };
-    payload.check(&Context { enterprise: e, projects: &projects, rules, today, delegate: delegate.as_ref() })
+    payload.check(&Context {
+        enterprise: e,
+        projects: &projects,
+        rules,
+        today,
+        delegate: delegate.as_ref(),
+    })
 }
 
 // --- changing -----------------------------------------------------------------------------
 
-fn write_columns(payload: &Payload) -> Result<(String, Option<NaiveDate>, Option<&'static str>, Option<i64>)> {
+/// The columns stored beside the JSON payload, for queries: (payload, effective date, board
+/// place kind, board project).
+type Columns = (String, Option<NaiveDate>, Option<&'static str>, Option<i64>);
+
+fn write_columns(payload: &Payload) -> Result<Columns> {
     let json = serde_json::to_string(payload).map_err(|e| Error::Internal(e.to_string()))?;
     let place = payload.place();
-    Ok((json, payload.effective_on(), place.map(|p| p.kind_code()), place.and_then(|p| p.project_id())))
+    Ok((
+        json,
+        payload.effective_on(),
+        place.map(|p| p.kind_code()),
+        place.and_then(|p| p.project_id()),
+    ))
 }
 
 /// Starts a draft for the enterprise. A revoked or cancelled enterprise files nothing: its
 /// duties have passed to its parent (Art. 7).
-pub async fn create(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, enterprise_id: i64, payload: &Payload) -> Result<Filing> {
-    let e = enterprise::get(conn, enterprise_id).await.map_err(|_| Error::NotFound("企业"))?;
+pub async fn create(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    rules: &RuleSet,
+    enterprise_id: i64,
+    payload: &Payload,
+) -> Result<Filing> {
+    let e = enterprise::get(conn, enterprise_id)
+        .await
+        .map_err(|_| Error::NotFound("企业"))?;
     require_owner(p, &e)?;
     if e.status != crate::registry::Status::Active {
-        return Err(Error::Conflict(format!("企业已{}，其售后服务职责由母公司承担（第七条），不再填报备案", e.status.label())));
+        return Err(Error::Conflict(format!(
+            "企业已{}，其售后服务职责由母公司承担（第七条），不再填报备案",
+            e.status.label()
+        )));
     }
     context_check(conn, &e, rules, payload).await?;
     let (json, effective_on, place_kind, place_project) = write_columns(payload)?;
     let now = Utc::now();
-    let id: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+    let id: i64 = on_conn!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO filings (enterprise_id, kind, status, payload, effective_on, place_kind, place_project_id,
              created_by, created_at, updated_at)
          VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $8) RETURNING id"
@@ -394,31 +454,55 @@ pub async fn create(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, enterpr
     .bind(p.user_id)
     .bind(now)
     .fetch_one(c)
-    .await)?;
+    .await
+    })?;
     let filing = get(conn, id).await?;
-    audit::record(conn, &p.actor(), "create", "filing", Some(id), None::<&()>, Some(&filing)).await?;
+    audit::record(
+        conn,
+        &p.actor(),
+        "create",
+        "filing",
+        Some(id),
+        None::<&()>,
+        Some(&filing),
+    )
+    .await?;
     Ok(filing)
 }
 
-async fn owned_editable(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<(Filing, Enterprise)> {
+async fn owned_editable(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    id: i64,
+) -> Result<(Filing, Enterprise)> {
     let f = get(conn, id).await?;
     let e = enterprise::get(conn, f.enterprise_id).await?;
     require_owner(p, &e)?;
     if !f.status.editable() {
-        return Err(Error::Conflict(format!("备案{}，不能再修改", f.status.label())));
+        return Err(Error::Conflict(format!(
+            "备案{}，不能再修改",
+            f.status.label()
+        )));
     }
     Ok((f, e))
 }
 
 /// Replaces a draft's or a returned filing's content; the kind cannot change.
-pub async fn update(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i64, payload: &Payload) -> Result<Filing> {
+pub async fn update(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    rules: &RuleSet,
+    id: i64,
+    payload: &Payload,
+) -> Result<Filing> {
     let (before, e) = owned_editable(conn, p, id).await?;
     if payload.kind() != before.kind {
         return Err(Error::invalid("kind", "不能更改备案类型，请另建备案"));
     }
     context_check(conn, &e, rules, payload).await?;
     let (json, effective_on, place_kind, place_project) = write_columns(payload)?;
-    on_conn!(conn, |c| sqlx::query(
+    on_conn!(conn, |c| {
+        sqlx::query(
         "UPDATE filings SET payload = $1, effective_on = $2, place_kind = $3, place_project_id = $4, updated_at = $5 WHERE id = $6"
     )
     .bind(&json)
@@ -429,9 +513,19 @@ pub async fn update(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i64
     .bind(id)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     let after = get(conn, id).await?;
-    audit::record(conn, &p.actor(), "update", "filing", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        conn,
+        &p.actor(),
+        "update",
+        "filing",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(after)
 }
 
@@ -456,34 +550,49 @@ pub async fn attach(
         let allowed: Vec<&str> = f.kind.file_slots().iter().map(|(s, _)| *s).collect();
         return Err(Error::invalid(
             "slot",
-            if allowed.is_empty() { format!("{}不需要上传文件", f.kind.label()) } else { format!("文件位置应为 {}", allowed.join("、")) },
+            if allowed.is_empty() {
+                format!("{}不需要上传文件", f.kind.label())
+            } else {
+                format!("文件位置应为 {}", allowed.join("、"))
+            },
         ));
     }
-    let stored = blobs::store(conn, store, bytes, max_bytes, slot).await?;
-    if f.kind == Kind::Documents && !stored.file_type.is_image() && stored.file_type != blobs::FileType::Pdf {
-        return Err(Error::invalid(slot, "制度文件应为 PDF 或图片"));
-    }
+    // What the file is decides where it may go, before anything is written.
+    let file_type = blobs::inspect(bytes, max_bytes, slot)?;
     if slot == "photo" {
-        if !stored.file_type.is_image() {
+        if !file_type.is_image() {
             return Err(Error::invalid(slot, "公示牌照片应为 JPEG 或 PNG 图片"));
         }
-        let n: i64 = on_conn!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM filing_files WHERE filing_id = $1 AND slot = 'photo'")
-            .bind(id)
-            .fetch_one(c)
-            .await)?;
+        let n: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM filing_files WHERE filing_id = $1 AND slot = 'photo'"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await)?;
         if n >= MAX_PHOTOS {
-            return Err(Error::invalid(slot, format!("每份公示牌备案最多{MAX_PHOTOS}张照片")));
+            return Err(Error::invalid(
+                slot,
+                format!("每份公示牌备案最多{MAX_PHOTOS}张照片"),
+            ));
         }
     } else {
-        on_conn!(conn, |c| sqlx::query("DELETE FROM filing_files WHERE filing_id = $1 AND slot = $2")
-            .bind(id)
-            .bind(slot)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on_conn!(conn, |c| sqlx::query(
+            "DELETE FROM filing_files WHERE filing_id = $1 AND slot = $2"
+        )
+        .bind(id)
+        .bind(slot)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
-    let name: String = original_name.chars().filter(|c| !c.is_control()).take(200).collect();
-    let file_id: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+    let stored = blobs::store(conn, store, bytes, max_bytes, slot).await?;
+    let name: String = original_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let file_id: i64 = on_conn!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO filing_files (filing_id, slot, sha256, original_name, content_type, size, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
     )
@@ -495,70 +604,133 @@ pub async fn attach(
     .bind(stored.size)
     .bind(Utc::now())
     .fetch_one(c)
-    .await)?;
-    on_conn!(conn, |c| sqlx::query("UPDATE filings SET updated_at = $1 WHERE id = $2")
-        .bind(Utc::now())
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    let file = files(conn, id).await?.into_iter().find(|x| x.id == file_id).ok_or(Error::NotFound("文件"))?;
-    audit::record(conn, &p.actor(), "attach_file", "filing", Some(id), None::<&()>, Some(&file)).await?;
+    .await
+    })?;
+    on_conn!(conn, |c| sqlx::query(
+        "UPDATE filings SET updated_at = $1 WHERE id = $2"
+    )
+    .bind(Utc::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let file = files(conn, id)
+        .await?
+        .into_iter()
+        .find(|x| x.id == file_id)
+        .ok_or(Error::NotFound("文件"))?;
+    audit::record(
+        conn,
+        &p.actor(),
+        "attach_file",
+        "filing",
+        Some(id),
+        None::<&()>,
+        Some(&file),
+    )
+    .await?;
     Ok(file)
 }
 
 pub async fn detach(conn: &mut Conn<'_>, p: &Principal, id: i64, file_id: i64) -> Result<()> {
     owned_editable(conn, p, id).await?;
-    let file = files(conn, id).await?.into_iter().find(|x| x.id == file_id).ok_or(Error::NotFound("文件"))?;
-    on_conn!(conn, |c| sqlx::query("DELETE FROM filing_files WHERE id = $1")
-        .bind(file_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    audit::record(conn, &p.actor(), "detach_file", "filing", Some(id), Some(&file), None::<&()>).await?;
+    let file = files(conn, id)
+        .await?
+        .into_iter()
+        .find(|x| x.id == file_id)
+        .ok_or(Error::NotFound("文件"))?;
+    on_conn!(conn, |c| sqlx::query(
+        "DELETE FROM filing_files WHERE id = $1"
+    )
+    .bind(file_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    audit::record(
+        conn,
+        &p.actor(),
+        "detach_file",
+        "filing",
+        Some(id),
+        Some(&file),
+        None::<&()>,
+    )
+    .await?;
     Ok(())
 }
 
 /// Counts this enterprise's filings of `kind` in the given statuses, other than `except`.
-async fn count_kind(conn: &mut Conn<'_>, enterprise_id: i64, kind: Kind, statuses: &[&str], except: i64) -> Result<i64> {
-    let list = statuses.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-    Ok(on_conn!(conn, |c| sqlx::query_scalar(&format!(
+async fn count_kind(
+    conn: &mut Conn<'_>,
+    enterprise_id: i64,
+    kind: Kind,
+    statuses: &[&str],
+    except: i64,
+) -> Result<i64> {
+    let list = statuses
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM filings WHERE enterprise_id = $1 AND kind = $2 AND id <> $3 AND status IN ({list})"
     ))
     .bind(enterprise_id)
     .bind(kind.code())
     .bind(except)
     .fetch_one(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Submits (or resubmits) for review, once everything the kind needs is there.
-pub async fn submit(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i64) -> Result<Filing> {
+pub async fn submit(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    rules: &RuleSet,
+    id: i64,
+) -> Result<Filing> {
     let (before, e) = owned_editable(conn, p, id).await?;
     context_check(conn, &e, rules, &before.payload).await?;
     let attached = files(conn, id).await?;
     let has = |slot: &str| attached.iter().any(|f| f.slot == slot);
-    match before.kind {
-        Kind::Documents if !super::DOCUMENT_SLOTS.iter().any(|(s, _)| has(s)) => {
-            return Err(Error::invalid("files", "请至少上传一份制度文件（机构职能、岗位职责、服务承诺制度或工作流程）"));
-        }
-        Kind::NoticeBoard if !has("photo") => return Err(Error::invalid("photo", "请上传公示牌照片")),
-        Kind::Delegation if !has("agreement") => return Err(Error::invalid("agreement", "请上传委托协议")),
-        Kind::Establishment => {
-            if count_kind(conn, e.id, Kind::Establishment, &["submitted", "approved"], id).await? > 0 {
-                return Err(Error::Conflict("已有设立备案（待审核或已通过）；机构信息变化请提交变更备案".into()));
-            }
-        }
-        k if k.is_change() => {
-            if count_kind(conn, e.id, Kind::Establishment, &["approved"], id).await? == 0 {
-                return Err(Error::Conflict("售后服务机构设立备案尚未通过，暂不能提交变更".into()));
-            }
-        }
-        _ => {}
+    let missing_file = match before.kind {
+        Kind::Documents if !super::DOCUMENT_SLOTS.iter().any(|(s, _)| has(s)) => Some((
+            "files",
+            "请至少上传一份制度文件（机构职能、岗位职责、服务承诺制度或工作流程）",
+        )),
+        Kind::NoticeBoard if !has("photo") => Some(("photo", "请上传公示牌照片")),
+        Kind::Delegation if !has("agreement") => Some(("agreement", "请上传委托协议")),
+        _ => None,
+    };
+    if let Some((field, message)) = missing_file {
+        return Err(Error::invalid(field, message));
+    }
+    // One org per enterprise (Art. 4); changes (Art. 6) change an org that exists.
+    let establishments = count_kind(
+        conn,
+        e.id,
+        Kind::Establishment,
+        &["submitted", "approved"],
+        id,
+    )
+    .await?;
+    let approved_org = count_kind(conn, e.id, Kind::Establishment, &["approved"], id).await? > 0;
+    if before.kind == Kind::Establishment && establishments > 0 {
+        return Err(Error::Conflict(
+            "已有设立备案（待审核或已通过）；机构信息变化请提交变更备案".into(),
+        ));
+    }
+    if before.kind.is_change() && !approved_org {
+        return Err(Error::Conflict(
+            "售后服务机构设立备案尚未通过，暂不能提交变更".into(),
+        ));
     }
     let now = Utc::now();
     let revision = before.revision + 1;
-    on_conn!(conn, |c| sqlx::query(
+    on_conn!(conn, |c| {
+        sqlx::query(
         "UPDATE filings SET status = 'submitted', revision = $1, submitted_at = $2,
              first_submitted_at = COALESCE(first_submitted_at, $2), decided_at = NULL, decided_by = NULL, updated_at = $2
          WHERE id = $3"
@@ -568,10 +740,14 @@ pub async fn submit(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i64
     .bind(id)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
-    let payload_json = serde_json::to_string(&before.payload).map_err(|e| Error::Internal(e.to_string()))?;
-    let files_json = serde_json::to_string(&attached).map_err(|e| Error::Internal(e.to_string()))?;
-    on_conn!(conn, |c| sqlx::query(
+    .map(|r| r.rows_affected())
+    })?;
+    let payload_json =
+        serde_json::to_string(&before.payload).map_err(|e| Error::Internal(e.to_string()))?;
+    let files_json =
+        serde_json::to_string(&attached).map_err(|e| Error::Internal(e.to_string()))?;
+    on_conn!(conn, |c| {
+        sqlx::query(
         "INSERT INTO filing_revisions (filing_id, revision, payload, files, submitted_by, submitted_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(id)
@@ -582,9 +758,19 @@ pub async fn submit(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i64
     .bind(now)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     let after = get(conn, id).await?;
-    audit::record(conn, &p.actor(), "submit", "filing", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        conn,
+        &p.actor(),
+        "submit",
+        "filing",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(after)
 }
 
@@ -592,18 +778,40 @@ pub async fn withdraw(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Fil
     let before = get(conn, id).await?;
     let e = enterprise::get(conn, before.enterprise_id).await?;
     require_owner(p, &e)?;
-    if !matches!(before.status, Status::Draft | Status::Submitted | Status::Rejected) {
-        return Err(Error::Conflict(format!("备案{}，不能撤回", before.status.label())));
+    if !matches!(
+        before.status,
+        Status::Draft | Status::Submitted | Status::Rejected
+    ) {
+        return Err(Error::Conflict(format!(
+            "备案{}，不能撤回",
+            before.status.label()
+        )));
     }
     set_status(conn, id, Status::Withdrawn, None, false).await?;
     let after = get(conn, id).await?;
-    audit::record(conn, &p.actor(), "withdraw", "filing", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        conn,
+        &p.actor(),
+        "withdraw",
+        "filing",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(after)
 }
 
-async fn set_status(conn: &mut Conn<'_>, id: i64, status: Status, decided_by: Option<i64>, late: bool) -> Result<()> {
+async fn set_status(
+    conn: &mut Conn<'_>,
+    id: i64,
+    status: Status,
+    decided_by: Option<i64>,
+    late: bool,
+) -> Result<()> {
     let now = Utc::now();
-    on_conn!(conn, |c| sqlx::query(
+    on_conn!(conn, |c| {
+        sqlx::query(
         "UPDATE filings SET status = $1, decided_by = $2, decided_at = CASE WHEN $2 IS NULL THEN decided_at ELSE $3 END,
              late = $4, updated_at = $3 WHERE id = $5"
     )
@@ -614,13 +822,21 @@ async fn set_status(conn: &mut Conn<'_>, id: i64, status: Status, decided_by: Op
     .bind(id)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
-async fn record_review(conn: &mut Conn<'_>, p: &Principal, f: &Filing, decision: &str, reasons: &BTreeMap<String, String>) -> Result<()> {
+async fn record_review(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    f: &Filing,
+    decision: &str,
+    reasons: &BTreeMap<String, String>,
+) -> Result<()> {
     let json = serde_json::to_string(reasons).map_err(|e| Error::Internal(e.to_string()))?;
-    on_conn!(conn, |c| sqlx::query(
+    on_conn!(conn, |c| {
+        sqlx::query(
         "INSERT INTO filing_reviews (filing_id, revision, reviewer_id, decision, reasons, at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(f.id)
@@ -631,7 +847,8 @@ async fn record_review(conn: &mut Conn<'_>, p: &Principal, f: &Filing, decision:
     .bind(Utc::now())
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -640,20 +857,34 @@ async fn reviewable(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<(Fili
     let e = enterprise::get(conn, f.enterprise_id).await?;
     require_reviewer(p, &e)?;
     if f.status != Status::Submitted {
-        return Err(Error::Conflict(format!("备案{}，不在待审核状态", f.status.label())));
+        return Err(Error::Conflict(format!(
+            "备案{}，不在待审核状态",
+            f.status.label()
+        )));
     }
     Ok((f, e))
 }
 
 /// Days between a change taking effect and its first filing (Beijing dates).
 pub fn filing_delay_days(effective_on: NaiveDate, first_submitted_at: DateTime<Utc>) -> i64 {
-    let filed_on = first_submitted_at.with_timezone(&crate::time::china()).date_naive();
+    let filed_on = first_submitted_at
+        .with_timezone(&crate::time::china())
+        .date_naive();
     (filed_on - effective_on).num_days()
 }
 
-pub async fn approve(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i64) -> Result<Filing> {
+pub async fn approve(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    rules: &RuleSet,
+    id: i64,
+) -> Result<Filing> {
     let (before, e) = reviewable(conn, p, id).await?;
-    let late = match (before.kind.is_change(), before.payload.effective_on(), before.first_submitted_at) {
+    let late = match (
+        before.kind.is_change(),
+        before.payload.effective_on(),
+        before.first_submitted_at,
+    ) {
         (true, Some(effective), Some(filed)) => {
             let allowed = rules.value("change_filing_days", effective, None).value;
             filing_delay_days(effective, filed) > allowed
@@ -663,14 +894,33 @@ pub async fn approve(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i6
     set_status(conn, id, Status::Approved, Some(p.user_id), late).await?;
     record_review(conn, p, &before, "approved", &BTreeMap::new()).await?;
     let after = get(conn, id).await?;
-    audit::record(conn, &p.actor(), "approve", "filing", Some(id), Some(&before), Some(&after)).await?;
-    let note = if late { "（该变更报备逾期，已记录）" } else { "" };
+    audit::record(
+        conn,
+        &p.actor(),
+        "approve",
+        "filing",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    let note = if late {
+        "（该变更报备逾期，已记录）"
+    } else {
+        ""
+    };
     notify::enqueue(
         conn,
         notify::Message {
             recipient: &e.email,
             subject: format!("【备案通过】{}（第{}号）", before.kind.label(), id),
-            body: format!("{}：\n\n贵单位提交的{}（第{}号）已审核通过{note}。\n\n审核人：{}\n", e.name, before.kind.label(), id, p.display_name),
+            body: format!(
+                "{}：\n\n贵单位提交的{}（第{}号）已审核通过{note}。\n\n审核人：{}\n",
+                e.name,
+                before.kind.label(),
+                id,
+                p.display_name
+            ),
             kind: "filing_approved",
         },
     )
@@ -680,7 +930,12 @@ pub async fn approve(conn: &mut Conn<'_>, p: &Principal, rules: &RuleSet, id: i6
 
 /// Returns a filing with a reason for each field the officer objects to (`general` for the
 /// filing as a whole).
-pub async fn reject(conn: &mut Conn<'_>, p: &Principal, id: i64, reasons: &BTreeMap<String, String>) -> Result<Filing> {
+pub async fn reject(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    id: i64,
+    reasons: &BTreeMap<String, String>,
+) -> Result<Filing> {
     let (before, e) = reviewable(conn, p, id).await?;
     let reasons: BTreeMap<String, String> = reasons
         .iter()
@@ -692,15 +947,29 @@ pub async fn reject(conn: &mut Conn<'_>, p: &Principal, id: i64, reasons: &BTree
     }
     for field in reasons.keys() {
         if before.kind.field_label(field).is_none() {
-            return Err(Error::invalid("reasons", format!("“{field}”不是{}的字段", before.kind.label())));
+            return Err(Error::invalid(
+                "reasons",
+                format!("“{field}”不是{}的字段", before.kind.label()),
+            ));
         }
     }
     set_status(conn, id, Status::Rejected, Some(p.user_id), false).await?;
     record_review(conn, p, &before, "rejected", &reasons).await?;
     let after = get(conn, id).await?;
-    audit::record(conn, &p.actor(), "reject", "filing", Some(id), Some(&before), Some(&after)).await?;
-    let lines: Vec<String> =
-        reasons.iter().map(|(k, v)| format!("- {}：{v}", before.kind.field_label(k).unwrap_or("其他"))).collect();
+    audit::record(
+        conn,
+        &p.actor(),
+        "reject",
+        "filing",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    let lines: Vec<String> = reasons
+        .iter()
+        .map(|(k, v)| format!("- {}：{v}", before.kind.field_label(k).unwrap_or("其他")))
+        .collect();
     notify::enqueue(
         conn,
         notify::Message {
@@ -723,17 +992,28 @@ pub async fn reject(conn: &mut Conn<'_>, p: &Principal, id: i64, reasons: &BTree
 
 /// A file of a filing the caller may see: a current one, or one an earlier revision carried
 /// (replaced files stay in the blob store, so the history can still show them).
-pub async fn file_for(conn: &mut Conn<'_>, p: &Principal, filing_id: i64, file_id: i64) -> Result<FileRef> {
+pub async fn file_for(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    filing_id: i64,
+    file_id: i64,
+) -> Result<FileRef> {
     let f = get(conn, filing_id).await?;
     let e = enterprise::get(conn, f.enterprise_id).await?;
     require_visible(p, &e)?;
-    if let Some(file) = files(conn, filing_id).await?.into_iter().find(|x| x.id == file_id) {
+    if let Some(file) = files(conn, filing_id)
+        .await?
+        .into_iter()
+        .find(|x| x.id == file_id)
+    {
         return Ok(file);
     }
-    let snapshots: Vec<String> = on_conn!(conn, |c| sqlx::query_scalar("SELECT files FROM filing_revisions WHERE filing_id = $1")
-        .bind(filing_id)
-        .fetch_all(c)
-        .await)?;
+    let snapshots: Vec<String> = on_conn!(conn, |c| sqlx::query_scalar(
+        "SELECT files FROM filing_revisions WHERE filing_id = $1"
+    )
+    .bind(filing_id)
+    .fetch_all(c)
+    .await)?;
     snapshots
         .iter()
         .filter_map(|s| serde_json::from_str::<Vec<FileRef>>(s).ok())

@@ -60,8 +60,14 @@ struct Candidate {
     has_org: bool,
 }
 
-pub async fn build(conn: &mut Conn<'_>, scope: Scope, rules: &RuleSet, as_of: NaiveDate) -> Result<Worklist> {
-    let mut pending = on_conn!(conn, |c| sqlx::query_as::<_, Pending>(
+pub async fn build(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+) -> Result<Worklist> {
+    let mut pending = on_conn!(conn, |c| {
+        sqlx::query_as::<_, Pending>(
         "SELECT f.id AS filing_id, f.kind, f.revision, e.id AS enterprise_id, e.name AS enterprise_name,
                 j.name AS county_name, f.submitted_at
          FROM filings f JOIN enterprises e ON e.id = f.enterprise_id JOIN jurisdictions j ON j.id = e.county_id
@@ -70,12 +76,14 @@ pub async fn build(conn: &mut Conn<'_>, scope: Scope, rules: &RuleSet, as_of: Na
     )
     .bind(scope.county())
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let now = Utc::now();
     for p in &mut pending {
         p.age_days = (now - p.submitted_at).num_days();
     }
-    let candidates = on_conn!(conn, |c| sqlx::query_as::<_, Candidate>(
+    let candidates = on_conn!(conn, |c| {
+        sqlx::query_as::<_, Candidate>(
         "SELECT e.*, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS projects,
                 EXISTS (SELECT 1 FROM filings f WHERE f.enterprise_id = e.id AND f.status = 'approved'
@@ -86,7 +94,8 @@ pub async fn build(conn: &mut Conn<'_>, scope: Scope, rules: &RuleSet, as_of: Na
     )
     .bind(scope.county())
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let mut without_org = Vec::new();
     let mut incomplete_coverage = Vec::new();
     for cand in candidates {
@@ -108,9 +117,19 @@ pub async fn build(conn: &mut Conn<'_>, scope: Scope, rules: &RuleSet, as_of: Na
                 enterprise_name: e.name.clone(),
                 county_name: cand.county_name,
                 projects: cand.projects,
-                detail: format!("公示牌覆盖 {}/{}，缺：{}", cov.covered, cov.required, missing.join("、")),
+                detail: format!(
+                    "公示牌覆盖 {}/{}，缺：{}",
+                    cov.covered,
+                    cov.required,
+                    missing.join("、")
+                ),
             });
         }
     }
-    Ok(Worklist { as_of, pending, without_org, incomplete_coverage })
+    Ok(Worklist {
+        as_of,
+        pending,
+        without_org,
+        incomplete_coverage,
+    })
 }

@@ -23,7 +23,8 @@ pub async fn enqueue(conn: &mut Conn<'_>, m: Message<'_>) -> Result<bool> {
         return Ok(false);
     }
     let now = Utc::now();
-    on_conn!(conn, |c| sqlx::query(
+    on_conn!(conn, |c| {
+        sqlx::query(
         "INSERT INTO outbox (recipient, subject, body, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)"
     )
     .bind(m.recipient.trim())
@@ -33,6 +34,7 @@ pub async fn enqueue(conn: &mut Conn<'_>, m: Message<'_>) -> Result<bool> {
     .bind(now)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(true)
 }

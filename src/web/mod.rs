@@ -23,9 +23,9 @@ use self::error::HttpError;
 use self::extract::Auth;
 use crate::auth::{session, token};
 use crate::blobs::{BlobStore, LocalDir};
-use crate::rules::RuleSet;
 use crate::config::Config;
 use crate::db::Db;
+use crate::rules::RuleSet;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -212,7 +212,11 @@ async fn resolve(state: &AppState, mut req: Request) -> Result<Request, Response
 /// Checks the CSRF token. Form bodies (URL-encoded or multipart) are buffered to read the
 /// `_csrf` field and handed on intact.
 async fn csrf_ok(req: Request, expected: &str, limit: usize) -> (bool, Result<Request, HttpError>) {
-    if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+    if let Some(v) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
         let ok = crate::secret::constant_time_eq(v, expected);
         return (ok, Ok(req));
     }

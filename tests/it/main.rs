@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod audit_log;
+mod filings;
 mod imports;
 mod login;
 mod registry_api;

@@ -107,6 +107,24 @@ impl TestApp {
         }
     }
 
+    /// Switches the rule set in force (e.g. `qingdao-sample`), keeping the database.
+    pub fn use_rules(&mut self, id: &str) {
+        self.state.rules =
+            std::sync::Arc::new(aftercare::rules::RuleSet::shipped(id).expect("rule set"));
+        self.router = web::router(self.state.clone());
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let mut p = self.db().acquire().await.expect("acquire");
+        let mut conn = p.conn();
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM {table}"
+        ))
+        .fetch_one(c)
+        .await)
+        .expect("count")
+    }
+
     pub fn db(&self) -> &Db {
         &self.state.db
     }
@@ -194,7 +212,7 @@ impl TestApp {
             status_date: None,
             county_id: county,
             phone: "13800000000".into(),
-            email: String::new(),
+            email: "kefu@example.cn".into(),
             aliases: Some(vec![format!("{}简称", &name[..6])]),
         };
         let ent_a = enterprise::insert(

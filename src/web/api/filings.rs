@@ -26,7 +26,11 @@ type ApiResult<T> = Result<T, HttpError>;
 
 #[utoipa::path(get, path = "/api/v1/filings", tag = "filings", params(store::Filter),
     responses((status = 200, body = Page<ListItem>), (status = 401, body = ErrorBody)))]
-pub async fn list_filings(State(s): State<AppState>, p: Principal, ApiQuery(f): ApiQuery<store::Filter>) -> ApiResult<Json<Page<ListItem>>> {
+pub async fn list_filings(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(f): ApiQuery<store::Filter>,
+) -> ApiResult<Json<Page<ListItem>>> {
     let mut c = s.db.acquire().await?;
     Ok(Json(store::list(&mut c.conn(), p.scope(), &f).await?))
 }
@@ -48,7 +52,11 @@ pub async fn create_filing(
 
 #[utoipa::path(get, path = "/api/v1/filings/{id}", tag = "filings",
     responses((status = 200, body = FilingDetail), (status = 404, body = ErrorBody)))]
-pub async fn get_filing(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<FilingDetail>> {
+pub async fn get_filing(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<FilingDetail>> {
     let mut c = s.db.acquire().await?;
     Ok(Json(store::detail(&mut c.conn(), &p, id).await?))
 }
@@ -69,7 +77,11 @@ pub async fn update_filing(
 
 #[utoipa::path(post, path = "/api/v1/filings/{id}/submit", tag = "filings",
     responses((status = 200, body = Filing), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn submit_filing(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<Filing>> {
+pub async fn submit_filing(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Filing>> {
     let mut tx = s.db.begin().await?;
     let f = store::submit(&mut tx.conn(), &p, &s.rules, id).await?;
     tx.commit().await?;
@@ -78,7 +90,11 @@ pub async fn submit_filing(State(s): State<AppState>, p: Principal, Path(id): Pa
 
 #[utoipa::path(post, path = "/api/v1/filings/{id}/withdraw", tag = "filings",
     responses((status = 200, body = Filing), (status = 409, body = ErrorBody)))]
-pub async fn withdraw_filing(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<Filing>> {
+pub async fn withdraw_filing(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Filing>> {
     let mut tx = s.db.begin().await?;
     let f = store::withdraw(&mut tx.conn(), &p, id).await?;
     tx.commit().await?;
@@ -87,7 +103,11 @@ pub async fn withdraw_filing(State(s): State<AppState>, p: Principal, Path(id): 
 
 #[utoipa::path(post, path = "/api/v1/filings/{id}/approve", tag = "filings",
     responses((status = 200, body = Filing), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn approve_filing(State(s): State<AppState>, p: Principal, Path(id): Path<i64>) -> ApiResult<Json<Filing>> {
+pub async fn approve_filing(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Filing>> {
     let mut tx = s.db.begin().await?;
     let f = store::approve(&mut tx.conn(), &p, &s.rules, id).await?;
     tx.commit().await?;
@@ -135,22 +155,43 @@ pub async fn upload_file(
 ) -> ApiResult<(StatusCode, Json<FileRef>)> {
     let mut tx = s.db.begin().await?;
     let name = q.file_name.unwrap_or_default();
-    let f = store::attach(&mut tx.conn(), s.blobs.as_ref(), s.config.max_file_bytes, &p, id, &q.slot, &name, &body).await?;
+    let f = store::attach(
+        &mut tx.conn(),
+        s.blobs.as_ref(),
+        s.config.max_file_bytes,
+        &p,
+        id,
+        &q.slot,
+        &name,
+        &body,
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
 #[utoipa::path(get, path = "/api/v1/filings/{id}/files/{file_id}", tag = "filings",
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
-pub async fn download_file(State(s): State<AppState>, p: Principal, Path((id, file_id)): Path<(i64, i64)>) -> ApiResult<Response> {
+pub async fn download_file(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, file_id)): Path<(i64, i64)>,
+) -> ApiResult<Response> {
     let mut c = s.db.acquire().await?;
     let file = store::file_for(&mut c.conn(), &p, id, file_id).await?;
     let bytes = s.blobs.get(&file.sha256).map_err(Error::from)?;
-    let disposition = if file.is_image() { "inline" } else { "attachment" };
+    let disposition = if file.is_image() {
+        "inline"
+    } else {
+        "attachment"
+    };
     Ok((
         [
             (header::CONTENT_TYPE, file.content_type.clone()),
-            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"file-{file_id}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"file-{file_id}\""),
+            ),
             (header::CACHE_CONTROL, "private, max-age=3600".into()),
         ],
         bytes,
@@ -160,7 +201,11 @@ pub async fn download_file(State(s): State<AppState>, p: Principal, Path((id, fi
 
 #[utoipa::path(delete, path = "/api/v1/filings/{id}/files/{file_id}", tag = "filings",
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_file(State(s): State<AppState>, p: Principal, Path((id, file_id)): Path<(i64, i64)>) -> ApiResult<StatusCode> {
+pub async fn delete_file(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, file_id)): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
     let mut tx = s.db.begin().await?;
     store::detach(&mut tx.conn(), &p, id, file_id).await?;
     tx.commit().await?;
@@ -178,7 +223,12 @@ pub struct AsOf {
 /// Art. 7 hand-over, all computed from approved filings.
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/org", tag = "filings", params(AsOf),
     responses((status = 200, body = OrgView), (status = 404, body = ErrorBody)))]
-pub async fn org(State(s): State<AppState>, p: Principal, Path(id): Path<i64>, ApiQuery(q): ApiQuery<AsOf>) -> ApiResult<Json<OrgView>> {
+pub async fn org(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> ApiResult<Json<OrgView>> {
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
     let e = enterprise::get(&mut conn, id).await?;
@@ -191,9 +241,15 @@ pub async fn org(State(s): State<AppState>, p: Principal, Path(id): Path<i64>, A
 
 #[utoipa::path(get, path = "/api/v1/worklist", tag = "filings", params(AsOf),
     responses((status = 200, body = Worklist), (status = 403, body = ErrorBody)))]
-pub async fn get_worklist(State(s): State<AppState>, p: Principal, ApiQuery(q): ApiQuery<AsOf>) -> ApiResult<Json<Worklist>> {
+pub async fn get_worklist(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> ApiResult<Json<Worklist>> {
     p.require_officer()?;
     let mut c = s.db.acquire().await?;
     let as_of = q.as_of.unwrap_or_else(crate::time::today);
-    Ok(Json(worklist::build(&mut c.conn(), p.scope(), &s.rules, as_of).await?))
+    Ok(Json(
+        worklist::build(&mut c.conn(), p.scope(), &s.rules, as_of).await?,
+    ))
 }

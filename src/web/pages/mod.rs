@@ -31,13 +31,19 @@ pub fn router() -> Router<AppState> {
         .route("/worklist", get(filings::worklist_page))
         .route("/filings/new", get(filings::new_form).post(filings::create))
         .route("/filings/{id}", get(filings::detail))
-        .route("/filings/{id}/edit", get(filings::edit_form).post(filings::edit))
+        .route(
+            "/filings/{id}/edit",
+            get(filings::edit_form).post(filings::edit),
+        )
         .route("/filings/{id}/submit", post(filings::submit))
         .route("/filings/{id}/withdraw", post(filings::withdraw))
         .route("/filings/{id}/approve", post(filings::approve))
         .route("/filings/{id}/reject", post(filings::reject))
         .route("/filings/{id}/upload", post(filings::upload))
-        .route("/filings/{id}/files/{file_id}/delete", post(filings::delete_file))
+        .route(
+            "/filings/{id}/files/{file_id}/delete",
+            post(filings::delete_file),
+        )
         .route("/assets/style.css", get(style))
 }
 
