@@ -891,41 +891,23 @@ pub async fn approve(
         }
         _ => false,
     };
-    set_status(conn, id, Status::Approved, Some(p.user_id), late).await?;
-    record_review(conn, p, &before, "approved", &BTreeMap::new()).await?;
-    let after = get(conn, id).await?;
-    audit::record(
-        conn,
-        &p.actor(),
-        "approve",
-        "filing",
-        Some(id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
     let note = if late {
         "（该变更报备逾期，已记录）"
     } else {
         ""
     };
-    notify::enqueue(
+    let message = format!("已审核通过{note}。");
+    decide(
         conn,
-        notify::Message {
-            recipient: &e.email,
-            subject: format!("【备案通过】{}（第{}号）", before.kind.label(), id),
-            body: format!(
-                "{}：\n\n贵单位提交的{}（第{}号）已审核通过{note}。\n\n审核人：{}\n",
-                e.name,
-                before.kind.label(),
-                id,
-                p.display_name
-            ),
-            kind: "filing_approved",
-        },
+        p,
+        &before,
+        &e,
+        Status::Approved,
+        late,
+        &BTreeMap::new(),
+        &message,
     )
-    .await?;
-    Ok(after)
+    .await
 }
 
 /// Returns a filing with a reason for each field the officer objects to (`general` for the
@@ -945,45 +927,89 @@ pub async fn reject(
     if reasons.is_empty() {
         return Err(Error::invalid("reasons", "退回须至少写明一条理由"));
     }
-    for field in reasons.keys() {
-        if before.kind.field_label(field).is_none() {
-            return Err(Error::invalid(
-                "reasons",
-                format!("“{field}”不是{}的字段", before.kind.label()),
-            ));
-        }
+    if let Some(field) = reasons
+        .keys()
+        .find(|f| before.kind.field_label(f).is_none())
+    {
+        return Err(Error::invalid(
+            "reasons",
+            format!("“{field}”不是{}的字段", before.kind.label()),
+        ));
     }
-    set_status(conn, id, Status::Rejected, Some(p.user_id), false).await?;
-    record_review(conn, p, &before, "rejected", &reasons).await?;
-    let after = get(conn, id).await?;
-    audit::record(
-        conn,
-        &p.actor(),
-        "reject",
-        "filing",
-        Some(id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
     let lines: Vec<String> = reasons
         .iter()
         .map(|(k, v)| format!("- {}：{v}", before.kind.field_label(k).unwrap_or("其他")))
         .collect();
+    let message = format!(
+        "被退回，请按以下意见修改后重新提交：\n\n{}",
+        lines.join("\n")
+    );
+    decide(
+        conn,
+        p,
+        &before,
+        &e,
+        Status::Rejected,
+        false,
+        &reasons,
+        &message,
+    )
+    .await
+}
+
+/// Records an officer's decision: the new status, the review, the audit entry, and the
+/// message to the enterprise in the outbox — all in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn decide(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    before: &Filing,
+    e: &Enterprise,
+    status: Status,
+    late: bool,
+    reasons: &BTreeMap<String, String>,
+    message: &str,
+) -> Result<Filing> {
+    set_status(conn, before.id, status, Some(p.user_id), late).await?;
+    record_review(conn, p, before, status.code(), reasons).await?;
+    let after = get(conn, before.id).await?;
+    let action = if status == Status::Approved {
+        "approve"
+    } else {
+        "reject"
+    };
+    audit::record(
+        conn,
+        &p.actor(),
+        action,
+        "filing",
+        Some(before.id),
+        Some(before),
+        Some(&after),
+    )
+    .await?;
+    let what = format!("{}（第{}号）", before.kind.label(), before.id);
     notify::enqueue(
         conn,
         notify::Message {
             recipient: &e.email,
-            subject: format!("【备案退回】{}（第{}号）", before.kind.label(), id),
-            body: format!(
-                "{}：\n\n贵单位提交的{}（第{}号）被退回，请按以下意见修改后重新提交：\n\n{}\n\n审核人：{}\n",
-                e.name,
-                before.kind.label(),
-                id,
-                lines.join("\n"),
-                p.display_name
+            subject: format!(
+                "【备案{}】{what}",
+                if status == Status::Approved {
+                    "通过"
+                } else {
+                    "退回"
+                }
             ),
-            kind: "filing_rejected",
+            body: format!(
+                "{}：\n\n贵单位提交的{what}{message}\n\n审核人：{}\n",
+                e.name, p.display_name
+            ),
+            kind: if status == Status::Approved {
+                "filing_approved"
+            } else {
+                "filing_rejected"
+            },
         },
     )
     .await?;

@@ -65,6 +65,16 @@ fn field(
     }
 }
 
+fn effective_on(values: &Values) -> FormField {
+    field(
+        "effective_on",
+        "变更生效日期",
+        "date",
+        values,
+        "变更后应及时报备（第六条）",
+    )
+}
+
 const STAFF_HELP: &str = "每行一人：姓名 岗位 手机号（用空格或逗号分隔），不含经理本人";
 
 fn place_options(projects: &[Project]) -> Vec<(String, String)> {
@@ -128,33 +138,15 @@ fn fields_for(kind: Kind, values: &Values, projects: &[Project]) -> Vec<FormFiel
         Kind::ManagerChange => vec![
             field("manager_name", "新任经理", "text", values, ""),
             field("manager_mobile", "经理手机", "text", values, ""),
-            field(
-                "effective_on",
-                "变更生效日期",
-                "date",
-                values,
-                "变更后应及时报备（第六条）",
-            ),
+            effective_on(values),
         ],
         Kind::OfficeChange => vec![
             field("office_address", "新办公场所地址", "text", values, ""),
-            field(
-                "effective_on",
-                "变更生效日期",
-                "date",
-                values,
-                "变更后应及时报备（第六条）",
-            ),
+            effective_on(values),
         ],
         Kind::HotlineChange => vec![
             field("hotline", "新售后服务电话", "text", values, ""),
-            field(
-                "effective_on",
-                "变更生效日期",
-                "date",
-                values,
-                "变更后应及时报备（第六条）",
-            ),
+            effective_on(values),
         ],
         Kind::StaffChange => vec![
             field(
@@ -164,13 +156,7 @@ fn fields_for(kind: Kind, values: &Values, projects: &[Project]) -> Vec<FormFiel
                 values,
                 STAFF_HELP,
             ),
-            field(
-                "effective_on",
-                "变更生效日期",
-                "date",
-                values,
-                "变更后应及时报备（第六条）",
-            ),
+            effective_on(values),
         ],
         Kind::Documents => vec![field(
             "note",
