@@ -59,6 +59,46 @@ enum Command {
     ImportEnterprises(ImportArgs),
     /// Import projects / communities from CSV (UTF-8/GBK) or XLSX.
     ImportProjects(ImportArgs),
+    /// Import a 12345 hotline export (CSV in UTF-8/GBK, or XLSX).
+    ImportHotline {
+        file: PathBuf,
+        /// Import the good rows even if some are rejected (they are still reported).
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Read the file with this mapping profile (TOML) instead of choosing automatically.
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+        /// Folder for the rejected-row report (default: <data-dir>/import-reports).
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
+    },
+    /// Print the hotline metrics of a year (or month) as JSON.
+    HotlineMetrics {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        month: Option<u32>,
+    },
+    /// Benchmarks on generated data.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Generate a synthetic 12345 export, then time its import into a fresh SQLite database
+    /// and the year's metrics.
+    Hotline {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 10_000)]
+        enterprises: usize,
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+        /// Working folder (default: <data-dir>/bench); its database is recreated.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -279,6 +319,66 @@ async fn run(
                     }
                 }
             }
+        }
+        Command::ImportHotline {
+            file,
+            skip_bad_rows,
+            profile,
+            report_dir,
+        } => {
+            let db = open(&config).await?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", file.display()))?;
+            let opts = crate::hotline::import::Options {
+                skip_bad_rows,
+                report_dir: Some(report_dir.unwrap_or_else(|| config.import_report_dir())),
+                profile_file: profile,
+                profile_dir: Some(config.profile_dir()),
+                only_county: None,
+            };
+            let s = crate::hotline::import::import(
+                &db,
+                &cli_actor,
+                &bytes,
+                &file.to_string_lossy(),
+                &opts,
+            )
+            .await?;
+            println!(
+                "{}（映射 {}，来源 {}）：共 {} 行；新增 {}，更新 {}，未变 {}，拒绝 {}；未匹配企业 {}",
+                s.file, s.profile, s.source, s.rows, s.inserted, s.updated, s.unchanged, s.rejected, s.unmatched
+            );
+            for r in &s.rejections {
+                println!("  第{}行：{}", r.line, r.reason);
+            }
+            if let Some(p) = &s.report_path {
+                println!("拒绝行报告：{p}");
+            }
+            if !s.committed {
+                println!("文件有错误行，未导入任何数据（可用 --skip-bad-rows 只导入正确的行）");
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::HotlineMetrics { year, month } => {
+            let db = open(&config).await?;
+            let mut p = db.acquire().await?;
+            let m = crate::hotline::metrics::compute(&mut p.conn(), year, month).await?;
+            println!("{}", serde_json::to_string_pretty(&m)?);
+        }
+        Command::Bench(BenchCommand::Hotline {
+            rows,
+            enterprises,
+            year,
+            dir,
+        }) => {
+            let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
+            crate::hotline::bench::run(&crate::hotline::bench::Args {
+                rows,
+                enterprises,
+                year,
+                dir,
+            })
+            .await?;
         }
         Command::ImportEnterprises(args) => {
             return import_command(&config, args, true, &cli_actor).await

@@ -190,6 +190,11 @@ impl Config {
         Ok(c)
     }
 
+    /// User-supplied hotline mapping profiles (`*.toml`), beside the shipped ones.
+    pub fn profile_dir(&self) -> PathBuf {
+        self.data_dir.join("hotline-profiles")
+    }
+
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
     }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod filings;
+pub mod hotline;
 pub mod notify;
 pub mod phone;
 pub mod registry;

@@ -3,6 +3,7 @@
 //! header are skipped by finding the row that names the expected columns; every data row keeps
 //! the line number a person would see in Excel or a text editor, so rejections can name it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Cursor;
 
@@ -19,9 +20,9 @@ pub struct RawRow {
 }
 
 /// A column an import expects, with the header names sources use for it.
-pub struct Column {
-    pub key: &'static str,
-    pub synonyms: &'static [&'static str],
+pub struct Column<'a> {
+    pub key: &'a str,
+    pub synonyms: &'a [&'a str],
     pub required: bool,
 }
 
@@ -29,7 +30,7 @@ pub struct Column {
 pub struct Sheet {
     pub header_line: usize,
     pub headers: Vec<String>,
-    index: HashMap<&'static str, usize>,
+    index: HashMap<String, usize>,
     pub rows: Vec<RawRow>,
 }
 
@@ -50,39 +51,39 @@ impl Sheet {
 
 /// Reads a file's rows, whatever its format, sniffed from the bytes rather than the name.
 pub fn read_rows(bytes: &[u8]) -> Result<Vec<RawRow>> {
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+    if is_workbook(bytes) {
         read_workbook(bytes)
     } else {
-        read_csv(&decode(bytes))
+        csv_rows(&decode(bytes)).collect()
     }
+}
+
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
 /// Text of a CSV in any encoding Chinese exports use. A BOM decides; otherwise valid UTF-8
-/// is UTF-8 and anything else is read as GB18030, the superset of GBK and GB2312.
-pub fn decode(bytes: &[u8]) -> String {
+/// is UTF-8 (and borrowed, not copied) and anything else is read as GB18030, the superset of
+/// GBK and GB2312.
+pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc
-            .decode_without_bom_handling(&bytes[bom..])
-            .0
-            .into_owned();
+        return enc.decode_without_bom_handling(&bytes[bom..]).0;
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GB18030
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0,
     }
 }
 
-fn read_csv(content: &str) -> Result<Vec<RawRow>> {
+/// The non-blank records of a CSV text, one at a time, with the line each starts on.
+pub fn csv_rows(content: &str) -> impl Iterator<Item = Result<RawRow>> + Send + '_ {
     let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let delimiter = if first.matches('\t').count() > first.matches(',').count() {
         b'\t'
     } else {
         b','
     };
-    let mut reader = csv::ReaderBuilder::new()
+    let reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
@@ -91,7 +92,7 @@ fn read_csv(content: &str) -> Result<Vec<RawRow>> {
     // a person sees in an editor is where the record starts.
     let bytes = content.as_bytes();
     let (mut counted_to, mut line) = (0usize, 1usize);
-    let mut line_at = |offset: usize| {
+    let mut line_at = move |offset: usize| {
         // A record's position may point at the terminator of the line before it (the `\n`
         // of a CRLF) or at skipped blank lines: the record starts at the next other byte.
         let mut offset = offset.min(bytes.len());
@@ -107,25 +108,33 @@ fn read_csv(content: &str) -> Result<Vec<RawRow>> {
         }
         line
     };
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e
-                .position()
-                .map(|p| line_at(p.byte() as usize))
-                .unwrap_or(0);
-            Error::invalid(format!("第{line}行"), format!("CSV 格式错误：{e}"))
-        })?;
-        let line = record
-            .position()
-            .map(|p| line_at(p.byte() as usize))
-            .unwrap_or(0);
-        let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        if cells.iter().any(|c| !c.trim().is_empty()) {
-            rows.push(RawRow { line, cells });
-        }
-    }
-    Ok(rows)
+    reader
+        .into_records()
+        .filter_map(move |record| match record {
+            Err(e) => {
+                let line = e
+                    .position()
+                    .map(|p| line_at(p.byte() as usize))
+                    .unwrap_or(0);
+                Some(Err(Error::invalid(
+                    format!("第{line}行"),
+                    format!("CSV 格式错误：{e}"),
+                )))
+            }
+            Ok(record) => {
+                if record.iter().all(|c| c.trim().is_empty()) {
+                    return None;
+                }
+                let line = record
+                    .position()
+                    .map(|p| line_at(p.byte() as usize))
+                    .unwrap_or(0);
+                Some(Ok(RawRow {
+                    line,
+                    cells: record.iter().map(str::to_string).collect(),
+                }))
+            }
+        })
 }
 
 fn read_workbook(bytes: &[u8]) -> Result<Vec<RawRow>> {
@@ -185,7 +194,7 @@ fn strip_notes(s: &str) -> String {
     }
 }
 
-fn match_column(header: &str, columns: &[Column]) -> Option<&'static str> {
+fn match_column<'a>(header: &str, columns: &[Column<'a>]) -> Option<&'a str> {
     let key = header_key(header);
     if key.is_empty() {
         return None;
@@ -202,16 +211,34 @@ fn match_column(header: &str, columns: &[Column]) -> Option<&'static str> {
         .map(|c| c.key)
 }
 
-/// Finds the header row among the first rows and maps its columns. A file whose headers
-/// match nothing gets an error listing what it found and what is missing.
-pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
-    const SEARCH: usize = 30;
-    let mut best: Option<(usize, HashMap<&'static str, usize>)> = None;
-    for (pos, row) in rows.iter().enumerate().take(SEARCH) {
+/// How many leading rows may be titles, notes or blank before the header.
+pub const HEADER_SEARCH_ROWS: usize = 30;
+
+/// A recognized header row: which cell holds which column.
+pub struct Header {
+    pub line: usize,
+    pub headers: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Header {
+    pub fn matched(&self) -> usize {
+        self.index.len()
+    }
+}
+
+/// Finds, among the first rows, the one that names every required column (or, failing that,
+/// the best candidate, for the error). `Err` lists the headers found and the ones missing.
+pub fn find_header(
+    rows: &[RawRow],
+    columns: &[Column<'_>],
+) -> std::result::Result<(usize, Header), String> {
+    let mut best: Option<(usize, HashMap<String, usize>)> = None;
+    for (pos, row) in rows.iter().enumerate().take(HEADER_SEARCH_ROWS) {
         let mut index = HashMap::new();
         for (i, cell) in row.cells.iter().enumerate() {
             if let Some(key) = match_column(cell, columns) {
-                index.entry(key).or_insert(i);
+                index.entry(key.to_string()).or_insert(i);
             }
         }
         let complete = columns
@@ -226,36 +253,60 @@ pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
         }
     }
     let Some((pos, index)) = best else {
-        return Err(Error::invalid("file", "文件为空：没有任何数据行"));
+        return Err("文件为空：没有任何数据行".into());
     };
+    let headers: Vec<String> = rows[pos].cells.iter().map(|c| text::clean(c)).collect();
     let missing: Vec<String> = columns
         .iter()
         .filter(|c| c.required && !index.contains_key(c.key))
         .map(|c| c.synonyms.join("/"))
         .collect();
-    let headers: Vec<String> = rows[pos].cells.iter().map(|c| text::clean(c)).collect();
     if !missing.is_empty() {
         let found: Vec<&str> = headers
             .iter()
             .map(String::as_str)
             .filter(|h| !h.is_empty())
             .collect();
-        return Err(Error::invalid(
-            "file",
-            format!(
-                "找不到所需的表头列：缺少 {}；第{}行的列为：{}",
-                missing.join("，"),
-                rows[pos].line,
-                found.join("，")
-            ),
+        return Err(format!(
+            "找不到所需的表头列：缺少 {}；第{}行的列为：{}",
+            missing.join("，"),
+            rows[pos].line,
+            found.join("，")
         ));
     }
-    let header_line = rows[pos].line;
+    Ok((
+        pos,
+        Header {
+            line: rows[pos].line,
+            headers,
+            index,
+        },
+    ))
+}
+
+impl Header {
+    pub fn has(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// The raw cell of `key` in `row`; empty when the column or cell is missing.
+    pub fn raw<'r>(&self, row: &'r RawRow, key: &str) -> &'r str {
+        self.index
+            .get(key)
+            .and_then(|&i| row.cells.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
+/// Finds the header row among the first rows and maps its columns, keeping all rows below.
+pub fn map_columns(rows: Vec<RawRow>, columns: &[Column<'_>]) -> Result<Sheet> {
+    let (pos, header) = find_header(&rows, columns).map_err(|m| Error::invalid("file", m))?;
     let data = rows.into_iter().skip(pos + 1).collect();
     Ok(Sheet {
-        header_line,
-        headers,
-        index,
+        header_line: header.line,
+        headers: header.headers,
+        index: header.index,
         rows: data,
     })
 }
@@ -264,7 +315,9 @@ pub fn map_columns(rows: Vec<RawRow>, columns: &[Column]) -> Result<Sheet> {
 mod tests {
     #[test]
     fn csv_lines_are_editor_lines() {
-        let rows = super::read_csv("a,b\r\n1,2\r\n\r\n\"x\ny\",3\r\n4,5\r\n").unwrap();
+        let rows: Vec<_> = super::csv_rows("a,b\r\n1,2\r\n\r\n\"x\ny\",3\r\n4,5\r\n")
+            .collect::<Result<_, _>>()
+            .unwrap();
         let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![1, 2, 4, 6]);
     }

@@ -354,7 +354,9 @@ async fn bearer_tokens(app: TestApp) {
     assert_eq!(own.status, StatusCode::CREATED);
 
     let mut forged = app.client();
-    forged.bearer = Some(format!("{}0", &secret[..secret.len() - 1]));
+    // Change the last hex digit to a different one: a near miss must not authenticate.
+    let last = if secret.ends_with('0') { '1' } else { '0' };
+    forged.bearer = Some(format!("{}{last}", &secret[..secret.len() - 1]));
     assert_eq!(
         forged.get("/api/v1/me").await.status,
         StatusCode::UNAUTHORIZED

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod audit_log;
 mod filings;
+mod hotline;
 mod imports;
 mod login;
 mod registry_api;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod filings;
+pub mod hotline;
 pub mod registry;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +23,7 @@ use super::AppState;
     tags(
         (name = "registry", description = "行政区、企业、项目"),
         (name = "imports", description = "批量导入"),
+        (name = "hotline", description = "12345热线工单：导入、归属、未匹配队列、指标"),
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "accounts", description = "当前用户、用户管理、审计日志"),
     )
@@ -79,6 +81,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(filings::download_file, filings::delete_file))
         .routes(routes!(filings::org))
         .routes(routes!(filings::get_worklist))
+        .routes(routes!(hotline::import_tickets))
+        .routes(routes!(hotline::list_tickets))
+        .routes(routes!(hotline::get_ticket))
+        .routes(routes!(hotline::unmatched))
+        .routes(routes!(hotline::assign))
+        .routes(routes!(hotline::metrics))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::create_token))

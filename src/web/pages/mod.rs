@@ -3,6 +3,7 @@
 
 mod audit;
 mod filings;
+mod hotline;
 mod login;
 mod registry;
 
@@ -26,6 +27,18 @@ pub fn router() -> Router<AppState> {
         .route("/enterprises/{id}", get(registry::enterprise))
         .route("/projects", get(registry::projects))
         .route("/audit", get(audit::audit))
+        .route("/hotline", get(hotline::list))
+        .route("/hotline/unmatched", get(hotline::unmatched))
+        .route("/hotline/tickets/{id}/assign", post(hotline::assign))
+        .route(
+            "/hotline/import",
+            get(hotline::import_form).post(hotline::import_upload),
+        )
+        .route("/hotline/rankings", get(hotline::rankings))
+        .route(
+            "/enterprises/{id}/hotline",
+            get(hotline::enterprise_summary),
+        )
         .route("/org", get(filings::my_org))
         .route("/enterprises/{id}/org", get(filings::org_page))
         .route("/worklist", get(filings::worklist_page))

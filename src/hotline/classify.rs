@@ -1,0 +1,339 @@
+//! Classification into the complaint taxonomy of seeds/004 and its severity tiers, by keyword
+//! rules kept in `hotline/taxonomy.toml` (data, so the bureau can tune them). The source's
+//! own category is kept beside ours.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::Deserialize;
+
+use super::Severity;
+use crate::error::{Error, Result};
+
+const SHIPPED: &str = include_str!("../../hotline/taxonomy.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+struct File {
+    category: Vec<CategoryDef>,
+    severity: SeverityDef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CategoryDef {
+    code: String,
+    label: String,
+    keywords: Vec<String>,
+    #[serde(default)]
+    sub: Vec<SubDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SubDef {
+    code: String,
+    label: String,
+    keywords: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SeverityDef {
+    special_amount_yuan: i64,
+    important_amount_yuan: i64,
+    special_keywords: Vec<String>,
+    important_keywords: Vec<String>,
+}
+
+/// Which keyword list a pattern belongs to.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Category(usize),
+    Sub(usize, usize),
+    Special,
+    Important,
+}
+
+pub struct Classifier {
+    categories: Vec<CategoryDef>,
+    severity: SeverityDef,
+    matcher: AhoCorasick,
+    owners: Vec<Owner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Class {
+    pub category: String,
+    pub subcategory: String,
+    pub severity: Severity,
+}
+
+impl Classifier {
+    pub fn shipped() -> Result<Classifier> {
+        Classifier::parse(SHIPPED)
+    }
+
+    pub fn parse(text: &str) -> Result<Classifier> {
+        let file: File = toml::from_str(text)
+            .map_err(|e| Error::invalid("taxonomy", format!("分类规则有误：{e}")))?;
+        if !file.category.iter().any(|c| c.code == "other") {
+            return Err(Error::invalid("taxonomy", "分类规则须包含 other（其他）类"));
+        }
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut owners = Vec::new();
+        for (ci, c) in file.category.iter().enumerate() {
+            for k in &c.keywords {
+                patterns.push(k);
+                owners.push(Owner::Category(ci));
+            }
+            for (si, s) in c.sub.iter().enumerate() {
+                for k in &s.keywords {
+                    patterns.push(k);
+                    owners.push(Owner::Sub(ci, si));
+                }
+            }
+        }
+        for k in &file.severity.special_keywords {
+            patterns.push(k);
+            owners.push(Owner::Special);
+        }
+        for k in &file.severity.important_keywords {
+            patterns.push(k);
+            owners.push(Owner::Important);
+        }
+        // Overlapping search: the same text may be evidence for several lists.
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .map_err(|e| Error::invalid("taxonomy", format!("分类关键词有误：{e}")))?;
+        Ok(Classifier {
+            categories: file.category.clone(),
+            severity: file.severity,
+            matcher,
+            owners,
+        })
+    }
+
+    pub fn label<'a>(&'a self, code: &'a str) -> &'a str {
+        self.categories
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| c.label.as_str())
+            .unwrap_or(code)
+    }
+
+    pub fn sub_label<'a>(&'a self, code: &'a str) -> &'a str {
+        self.categories
+            .iter()
+            .flat_map(|c| &c.sub)
+            .find(|s| s.code == code)
+            .map(|s| s.label.as_str())
+            .unwrap_or(code)
+    }
+
+    /// Category codes and labels in taxonomy order.
+    pub fn categories(&self) -> Vec<(String, String)> {
+        self.categories
+            .iter()
+            .map(|c| (c.code.clone(), c.label.clone()))
+            .collect()
+    }
+
+    /// Classifies a ticket from the source's category, its text and whether it is a group
+    /// petition (a wide-impact matter, so at least important).
+    pub fn classify(&self, source_category: &str, content: &str, group_petition: bool) -> Class {
+        let mut hits = vec![0usize; self.categories.len()];
+        let mut sub_hit: Vec<Option<usize>> = vec![None; self.categories.len()];
+        let (mut special, mut important) = (false, false);
+        // The source category counts double: an operator already read the ticket.
+        for (text, weight) in [(source_category, 2), (content, 1)] {
+            for m in self.matcher.find_overlapping_iter(text) {
+                match self.owners[m.pattern().as_usize()] {
+                    Owner::Category(c) => hits[c] += weight,
+                    Owner::Sub(c, s) => {
+                        hits[c] += weight;
+                        if sub_hit[c].is_none_or(|prev| s < prev) {
+                            sub_hit[c] = Some(s);
+                        }
+                    }
+                    Owner::Special => special = true,
+                    Owner::Important => important = true,
+                }
+            }
+        }
+        let best = hits
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| **h > 0)
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            .map(|(i, _)| i);
+        let (category, subcategory) = match best {
+            Some(i) => {
+                let c = &self.categories[i];
+                (
+                    c.code.clone(),
+                    sub_hit[i]
+                        .map(|s| c.sub[s].code.clone())
+                        .unwrap_or_default(),
+                )
+            }
+            None => ("other".to_string(), String::new()),
+        };
+        let amount = largest_amount_yuan(content);
+        let severity = if special || amount >= self.severity.special_amount_yuan {
+            Severity::Special
+        } else if important || group_petition || amount >= self.severity.important_amount_yuan {
+            Severity::Important
+        } else {
+            Severity::General
+        };
+        Class {
+            category,
+            subcategory,
+            severity,
+        }
+    }
+}
+
+/// The largest money amount in a text: `3000元`, `2.5万元`, `2万`, `人民币50000元`.
+pub fn largest_amount_yuan(text: &str) -> i64 {
+    let chars: Vec<char> = crate::text::halfwidth(text).chars().collect();
+    let mut best = 0i64;
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == ',') {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().filter(|c| **c != ',').collect();
+        let unit = chars.get(i).copied();
+        let value = number.parse::<f64>().unwrap_or(0.0);
+        let yuan = match unit {
+            Some('万') => value * 10_000.0,
+            Some('元') | Some('块') => value,
+            _ => 0.0,
+        };
+        best = best.max(yuan as i64);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_real_looking_texts() {
+        let c = Classifier::shipped().unwrap();
+        let cases = [
+            (
+                "",
+                "卫生间楼板漏水，楼下天花板渗水严重，已报修多次无人处理",
+                "quality",
+                "leak",
+                Severity::General,
+            ),
+            (
+                "住建类",
+                "厨房下水道堵塞，污水返水到地面",
+                "quality",
+                "blockage",
+                Severity::General,
+            ),
+            (
+                "质量投诉",
+                "客厅墙面大面积空鼓开裂",
+                "quality",
+                "crack",
+                Severity::General,
+            ),
+            (
+                "",
+                "开发商延期交房已经半年，合同约定2024年6月交房",
+                "contract",
+                "delayed_delivery",
+                Severity::General,
+            ),
+            (
+                "",
+                "交房三年了还没有办理不动产证",
+                "contract",
+                "delayed_certificate",
+                Severity::General,
+            ),
+            (
+                "",
+                "售楼时宣传有幼儿园，现在配套没有建设",
+                "planning",
+                "promise_mismatch",
+                Severity::General,
+            ),
+            (
+                "",
+                "售后客服态度恶劣，打电话推诿扯皮",
+                "service",
+                "staff_attitude",
+                Severity::General,
+            ),
+            (
+                "",
+                "多次反映问题，一个月了还没人管",
+                "service",
+                "process",
+                Severity::Important,
+            ),
+            (
+                "物业管理",
+                "物业乱收费，停车费一年涨了两次",
+                "property",
+                "fees",
+                Severity::General,
+            ),
+            (
+                "",
+                "维修费用需要业主自己承担3500元，不合理",
+                "quality",
+                "",
+                Severity::Important,
+            ),
+            (
+                "",
+                "房屋质量问题已向法院起诉，要求赔偿",
+                "quality",
+                "",
+                Severity::Special,
+            ),
+            (
+                "",
+                "装修损失约2.5万元要求开发商赔偿",
+                "other",
+                "",
+                Severity::Special,
+            ),
+            ("咨询", "咨询公积金贷款政策", "other", "", Severity::General),
+        ];
+        for (cat, text, category, sub, severity) in cases {
+            let got = c.classify(cat, text, false);
+            assert_eq!(
+                (
+                    got.category.as_str(),
+                    got.subcategory.as_str(),
+                    got.severity
+                ),
+                (category, sub, severity),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            c.classify("", "电梯经常停运", true).severity,
+            Severity::Important,
+            "group petitions are important"
+        );
+    }
+
+    #[test]
+    fn amounts() {
+        assert_eq!(largest_amount_yuan("损失3000元和2.5万元"), 25_000);
+        assert_eq!(largest_amount_yuan("２万"), 20_000);
+        assert_eq!(largest_amount_yuan("2024年6月"), 0);
+    }
+}

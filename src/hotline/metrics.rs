@@ -1,0 +1,403 @@
+//! Ticket metrics per enterprise and period, computed with polars from the tickets table
+//! (the database stays the source of truth). For each enterprise: tickets, complaints per 100
+//! units delivered in the last five years and its rank in the city, the satisfaction rate
+//! (满意 + 基本满意 over rated), forwarded tickets answered within 3 days (Art. 15), closed
+//! tickets revisited within 7 days (Art. 17), group petitions, tickets by category and month.
+//!
+//! A response or revisit window counts only once it has run out (or been met) by the period's
+//! end: a ticket forwarded on 30 December is not late on the 31st.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Months, NaiveDate};
+use futures_util::TryStreamExt;
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::tickets::{day_start, period_bounds};
+use super::{Satisfaction, DAY};
+use crate::db::Conn;
+use crate::error::{Error, Result};
+use crate::on_conn;
+
+/// Art. 15: answer a forwarded ticket within 3 days; Art. 17: revisit within 7 days of closing.
+pub const ANSWER_WITHIN: i64 = 3 * DAY;
+pub const REVISIT_WITHIN: i64 = 7 * DAY;
+/// Units delivered in this many years count for the complaint rate.
+pub const UNIT_YEARS: u32 = 5;
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct EnterpriseMetrics {
+    pub enterprise_id: i64,
+    pub tickets: i64,
+    /// Units delivered in the five years before the period's end (own and handed-over projects).
+    pub units_delivered: i64,
+    /// Tickets per 100 units; absent without delivered units.
+    pub per_100_units: Option<f64>,
+    /// How many ranked enterprises have a strictly lower rate (0 = best).
+    pub rate_rank: Option<i64>,
+    /// Enterprises ranked (those with delivered units).
+    pub ranked: i64,
+    /// `rate_rank` as a percentage of `ranked`, rounded down.
+    pub rate_percentile: Option<i64>,
+    pub rated: i64,
+    pub satisfied: i64,
+    pub basically_satisfied: i64,
+    pub dissatisfied: i64,
+    pub satisfaction_rate: Option<f64>,
+    /// Forwarded tickets whose 3-day window has run out or been met.
+    pub forwarded_due: i64,
+    pub answered_in_3_days: i64,
+    pub answer_rate: Option<f64>,
+    /// Closed tickets whose 7-day window has run out or been met.
+    pub closed_due: i64,
+    pub revisited_in_7_days: i64,
+    pub revisit_rate: Option<f64>,
+    pub group_petitions: i64,
+    pub by_category: BTreeMap<String, i64>,
+    /// Tickets per month (1–12) for a yearly period; empty for a monthly one.
+    pub by_month: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Metrics {
+    pub year: i32,
+    pub month: Option<u32>,
+    /// Epoch seconds: the period is [start, end).
+    pub start: i64,
+    pub end: i64,
+    pub enterprises: Vec<EnterpriseMetrics>,
+}
+
+fn ratio(n: i64, d: i64) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// Revoked or cancelled subsidiaries: their tickets and units count for the parent from the
+/// date of revocation (Art. 7). Chains are followed to the first active ancestor.
+async fn rollup(conn: &mut Conn<'_>) -> Result<HashMap<i64, (i64, i64)>> {
+    let rows: Vec<(i64, i64, Option<NaiveDate>)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+        "SELECT id, parent_id, status_date FROM enterprises WHERE status <> 'active' AND parent_id IS NOT NULL"
+    )
+    .fetch_all(c)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, parent, date)| Some((id, (parent, day_start(date?)))))
+        .collect())
+}
+
+fn counted_for(rollup: &HashMap<i64, (i64, i64)>, mut enterprise: i64, at: i64) -> i64 {
+    for _ in 0..8 {
+        match rollup.get(&enterprise) {
+            Some((parent, since)) if at >= *since => enterprise = *parent,
+            _ => break,
+        }
+    }
+    enterprise
+}
+
+fn sat_code(s: Satisfaction) -> i32 {
+    match s {
+        Satisfaction::Satisfied => 0,
+        Satisfaction::Basically => 1,
+        Satisfaction::Dissatisfied => 2,
+        Satisfaction::Unrated => 3,
+    }
+}
+
+fn polars_err(e: PolarsError) -> Error {
+    Error::Internal(format!("指标计算失败：{e}"))
+}
+
+/// Columns loaded from the tickets table for one period.
+#[derive(Default)]
+struct Frame {
+    enterprise: Vec<i64>,
+    month: Vec<i32>,
+    forwarded: Vec<Option<i64>>,
+    responded: Vec<Option<i64>>,
+    closed: Vec<Option<i64>>,
+    revisited: Vec<bool>,
+    revisited_at: Vec<Option<i64>>,
+    sat: Vec<i32>,
+    group: Vec<bool>,
+    category: Vec<String>,
+}
+
+type Row = (
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    Option<i64>,
+    Satisfaction,
+    bool,
+    String,
+);
+
+async fn load(
+    conn: &mut Conn<'_>,
+    start: i64,
+    end: i64,
+    rollup: &HashMap<i64, (i64, i64)>,
+) -> Result<Frame> {
+    let tz = crate::time::china();
+    let mut f = Frame::default();
+    let sql = "SELECT enterprise_id, received_at, forwarded_at, responded_at, closed_at, revisited, revisited_at,
+                      satisfaction, group_petition, category
+               FROM tickets WHERE enterprise_id IS NOT NULL AND received_at >= $1 AND received_at < $2";
+    on_conn!(conn, |c| {
+        let mut rows = sqlx::query_as::<_, Row>(sql).bind(start).bind(end).fetch(c);
+        while let Some((e, received, fwd, resp, closed, rev, rev_at, sat, group, cat)) =
+            rows.try_next().await?
+        {
+            f.enterprise.push(counted_for(rollup, e, received));
+            let month = chrono::DateTime::from_timestamp(received, 0)
+                .map(|t| t.with_timezone(&tz).month() as i32)
+                .unwrap_or(0);
+            f.month.push(month);
+            f.forwarded.push(fwd);
+            f.responded.push(resp);
+            f.closed.push(closed);
+            f.revisited.push(rev);
+            f.revisited_at.push(rev_at);
+            f.sat.push(sat_code(sat));
+            f.group.push(group);
+            f.category.push(cat);
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(f)
+}
+
+fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+    let df = DataFrame::new(vec![
+        Column::new("enterprise".into(), f.enterprise),
+        Column::new("month".into(), f.month),
+        Column::new("forwarded".into(), f.forwarded),
+        Column::new("responded".into(), f.responded),
+        Column::new("closed".into(), f.closed),
+        Column::new("revisited".into(), f.revisited),
+        Column::new("revisited_at".into(), f.revisited_at),
+        Column::new("sat".into(), f.sat),
+        Column::new("group".into(), f.group),
+        Column::new("category".into(), f.category),
+    ])?;
+    let count = |e: Expr, name: &str| e.sum().cast(DataType::Int64).alias(name);
+    let forwarded_due = col("forwarded").is_not_null().and(
+        col("responded")
+            .is_not_null()
+            .or(col("forwarded").lt_eq(lit(as_of - ANSWER_WITHIN))),
+    );
+    let answered = (col("responded") - col("forwarded")).lt_eq(lit(ANSWER_WITHIN));
+    let closed_due = col("closed")
+        .is_not_null()
+        .and(col("revisited").or(col("closed").lt_eq(lit(as_of - REVISIT_WITHIN))));
+    let revisited_in_time = col("closed").is_not_null().and(col("revisited")).and(
+        col("revisited_at")
+            .is_null()
+            .or((col("revisited_at") - col("closed")).lt_eq(lit(REVISIT_WITHIN))),
+    );
+    let main = df
+        .clone()
+        .lazy()
+        .group_by([col("enterprise")])
+        .agg([
+            len().cast(DataType::Int64).alias("tickets"),
+            count(col("sat").neq(lit(3)), "rated"),
+            count(col("sat").eq(lit(0)), "satisfied"),
+            count(col("sat").eq(lit(1)), "basically"),
+            count(col("sat").eq(lit(2)), "dissatisfied"),
+            count(forwarded_due, "forwarded_due"),
+            count(answered, "answered"),
+            count(closed_due, "closed_due"),
+            count(revisited_in_time, "revisited"),
+            count(col("group"), "group"),
+        ])
+        .collect()?;
+    let by_category = df
+        .clone()
+        .lazy()
+        .group_by([col("enterprise"), col("category")])
+        .agg([len().cast(DataType::Int64).alias("n")])
+        .collect()?;
+    let by_month = df
+        .lazy()
+        .group_by([col("enterprise"), col("month")])
+        .agg([len().cast(DataType::Int64).alias("n")])
+        .collect()?;
+    Ok((main, by_category, by_month))
+}
+
+fn ints(df: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .into_iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// Units delivered within five years before `as_of` per counted enterprise.
+async fn units(
+    conn: &mut Conn<'_>,
+    as_of: NaiveDate,
+    rollup: &HashMap<i64, (i64, i64)>,
+) -> Result<HashMap<i64, i64>> {
+    let since = as_of
+        .checked_sub_months(Months::new(12 * UNIT_YEARS))
+        .unwrap_or(NaiveDate::MIN);
+    let rows: Vec<(i64, i64)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+        "SELECT enterprise_id, units_delivered FROM projects WHERE delivery_date IS NOT NULL AND delivery_date >= $1 AND delivery_date <= $2"
+    )
+    .bind(since)
+    .bind(as_of)
+    .fetch_all(c)
+    .await
+    })?;
+    let at = day_start(as_of);
+    let mut out = HashMap::new();
+    for (e, u) in rows {
+        *out.entry(counted_for(rollup, e, at)).or_insert(0) += u;
+    }
+    Ok(out)
+}
+
+/// Metrics of every enterprise with tickets or delivered units in a Beijing calendar year or
+/// month. Rates are ranked city-wide; callers filter what a user may see afterwards.
+pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Result<Metrics> {
+    let (start, end) =
+        period_bounds(year, month).ok_or_else(|| Error::invalid("month", "月份应为1–12"))?;
+    let as_of = end.min(chrono::Utc::now().timestamp());
+    let last_day = chrono::DateTime::from_timestamp(end - 1, 0)
+        .map(|t| t.with_timezone(&crate::time::china()).date_naive())
+        .ok_or_else(|| Error::invalid("year", "年份超出范围"))?;
+    let rollup = rollup(conn).await?;
+    let frame = load(conn, start, end, &rollup).await?;
+    let units = units(conn, last_day, &rollup).await?;
+    let (main, by_category, by_month) =
+        tokio::task::spawn_blocking(move || aggregate(frame, as_of))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(polars_err)?;
+
+    let mut out: BTreeMap<i64, EnterpriseMetrics> = BTreeMap::new();
+    let get = |name: &str| ints(&main, name).map_err(polars_err);
+    let (ids, tickets, rated, satisfied, basically, dissatisfied) = (
+        get("enterprise")?,
+        get("tickets")?,
+        get("rated")?,
+        get("satisfied")?,
+        get("basically")?,
+        get("dissatisfied")?,
+    );
+    let (forwarded_due, answered, closed_due, revisited, group) = (
+        get("forwarded_due")?,
+        get("answered")?,
+        get("closed_due")?,
+        get("revisited")?,
+        get("group")?,
+    );
+    for i in 0..ids.len() {
+        out.insert(
+            ids[i],
+            EnterpriseMetrics {
+                enterprise_id: ids[i],
+                tickets: tickets[i],
+                rated: rated[i],
+                satisfied: satisfied[i],
+                basically_satisfied: basically[i],
+                dissatisfied: dissatisfied[i],
+                satisfaction_rate: ratio(satisfied[i] + basically[i], rated[i]),
+                forwarded_due: forwarded_due[i],
+                answered_in_3_days: answered[i],
+                answer_rate: ratio(answered[i], forwarded_due[i]),
+                closed_due: closed_due[i],
+                revisited_in_7_days: revisited[i],
+                revisit_rate: ratio(revisited[i], closed_due[i]),
+                group_petitions: group[i],
+                ..Default::default()
+            },
+        );
+    }
+    let cat_ids = ints(&by_category, "enterprise").map_err(polars_err)?;
+    let cat_n = ints(&by_category, "n").map_err(polars_err)?;
+    let cats = by_category
+        .column("category")
+        .map_err(polars_err)?
+        .str()
+        .map_err(polars_err)?
+        .clone();
+    for (i, name) in cats.into_iter().enumerate() {
+        if let Some(m) = out.get_mut(&cat_ids[i]) {
+            m.by_category
+                .insert(name.unwrap_or("other").to_string(), cat_n[i]);
+        }
+    }
+    if month.is_none() {
+        let (m_ids, m_month, m_n) = (
+            ints(&by_month, "enterprise").map_err(polars_err)?,
+            ints(&by_month, "month").map_err(polars_err)?,
+            ints(&by_month, "n").map_err(polars_err)?,
+        );
+        for m in out.values_mut() {
+            m.by_month = vec![0; 12];
+        }
+        for i in 0..m_ids.len() {
+            if let (Some(m), 1..=12) = (out.get_mut(&m_ids[i]), m_month[i]) {
+                m.by_month[(m_month[i] - 1) as usize] = m_n[i];
+            }
+        }
+    }
+    // Enterprises with delivered units but no tickets have the best rate of all: rank them too.
+    for (e, u) in &units {
+        let m = out.entry(*e).or_insert_with(|| EnterpriseMetrics {
+            enterprise_id: *e,
+            by_month: if month.is_none() {
+                vec![0; 12]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        });
+        m.units_delivered = *u;
+    }
+    rank(&mut out);
+    Ok(Metrics {
+        year,
+        month,
+        start,
+        end,
+        enterprises: out.into_values().collect(),
+    })
+}
+
+/// Ranks complaint rates exactly (tickets/units compared by cross-multiplication).
+fn rank(all: &mut BTreeMap<i64, EnterpriseMetrics>) {
+    let cmp = |a: &(i64, i64), b: &(i64, i64)| {
+        (a.0 as i128 * b.1 as i128).cmp(&(b.0 as i128 * a.1 as i128))
+    };
+    let mut rates: Vec<(i64, i64)> = all
+        .values()
+        .filter(|m| m.units_delivered > 0)
+        .map(|m| (m.tickets, m.units_delivered))
+        .collect();
+    rates.sort_by(cmp);
+    let n = rates.len() as i64;
+    for m in all.values_mut().filter(|m| m.units_delivered > 0) {
+        let me = (m.tickets, m.units_delivered);
+        let lower = rates.partition_point(|r| cmp(r, &me) == Ordering::Less) as i64;
+        m.per_100_units = Some(m.tickets as f64 * 100.0 / m.units_delivered as f64);
+        m.rate_rank = Some(lower);
+        m.ranked = n;
+        m.rate_percentile = Some(lower * 100 / n);
+    }
+}

@@ -1,0 +1,153 @@
+//! Hotline endpoints: import, tickets, the unmatched queue, metrics.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::auth::{Principal, Role};
+use crate::error::Error;
+use crate::hotline::import::{self, Summary};
+use crate::hotline::queue::{self, Assigned, Assignment};
+use crate::hotline::tickets::{self, Ticket};
+use crate::hotline::view::{self, ScopedMetrics};
+use crate::hotline::Attribution;
+use crate::registry::Page;
+use crate::web::error::{ErrorBody, HttpError};
+use crate::web::extract::{ApiJson, ApiQuery};
+use crate::web::AppState;
+
+type ApiResult<T> = Result<T, HttpError>;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub skip_bad_rows: bool,
+}
+
+pub fn import_options(s: &AppState, p: &Principal, skip_bad_rows: bool) -> import::Options {
+    import::Options {
+        skip_bad_rows,
+        report_dir: Some(s.config.import_report_dir()),
+        profile_file: None,
+        profile_dir: Some(s.config.profile_dir()),
+        only_county: match p.role {
+            Role::CountyOfficer { county_id } => Some(county_id),
+            _ => None,
+        },
+    }
+}
+
+/// Upload a hotline export as the raw body (CSV in UTF-8/GBK, or XLSX). County officers'
+/// imports keep only their county's tickets.
+#[utoipa::path(post, path = "/api/v1/hotline/imports", tag = "hotline", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Summary), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_tickets(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ImportParams>,
+    body: Bytes,
+) -> ApiResult<Json<Summary>> {
+    p.require_officer()?;
+    let name = q.file_name.clone().unwrap_or_else(|| "upload".into());
+    Ok(Json(
+        import::import(
+            &s.db,
+            &p.actor(),
+            &body,
+            &name,
+            &import_options(&s, &p, q.skip_bad_rows),
+        )
+        .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hotline/tickets", tag = "hotline", params(tickets::Filter),
+    responses((status = 200, body = Page<Ticket>), (status = 401, body = ErrorBody)))]
+pub async fn list_tickets(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(f): ApiQuery<tickets::Filter>,
+) -> ApiResult<Json<Page<Ticket>>> {
+    let mut c = s.db.acquire().await?;
+    Ok(Json(tickets::list(&mut c.conn(), p.scope(), &f).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/hotline/tickets/{id}", tag = "hotline",
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody)))]
+pub async fn get_ticket(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Ticket>> {
+    let mut c = s.db.acquire().await?;
+    Ok(Json(tickets::get(&mut c.conn(), &p, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Tickets no enterprise could be found for, waiting for an officer.
+#[utoipa::path(get, path = "/api/v1/hotline/unmatched", tag = "hotline", params(PageParams),
+    responses((status = 200, body = Page<Ticket>), (status = 403, body = ErrorBody)))]
+pub async fn unmatched(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<Ticket>>> {
+    p.require_officer()?;
+    let f = tickets::Filter {
+        attribution: Some(Attribution::Unmatched),
+        page: q.page,
+        per_page: q.per_page,
+        ..Default::default()
+    };
+    let mut c = s.db.acquire().await?;
+    Ok(Json(tickets::list(&mut c.conn(), p.scope(), &f).await?))
+}
+
+/// Assigns a ticket to an enterprise (and project); the caller's text becomes an alias.
+#[utoipa::path(post, path = "/api/v1/hotline/tickets/{id}/assign", tag = "hotline", request_body = Assignment,
+    responses((status = 200, body = Assigned), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn assign(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(a): ApiJson<Assignment>,
+) -> ApiResult<Json<Assigned>> {
+    let mut tx = s.db.begin().await?;
+    let out = queue::assign(&mut tx.conn(), &p, id, &a).await?;
+    tx.commit().await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetricsParams {
+    pub year: i32,
+    pub month: Option<u32>,
+}
+
+/// Per-enterprise metrics of a year or month; ranks are city-wide, rows are the caller's.
+#[utoipa::path(get, path = "/api/v1/hotline/metrics", tag = "hotline", params(MetricsParams),
+    responses((status = 200, body = ScopedMetrics), (status = 422, body = ErrorBody)))]
+pub async fn metrics(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<MetricsParams>,
+) -> ApiResult<Json<ScopedMetrics>> {
+    if !(2000..=2100).contains(&q.year) {
+        return Err(Error::invalid("year", "年份应在2000–2100之间").into());
+    }
+    let mut c = s.db.acquire().await?;
+    Ok(Json(
+        view::scoped(&mut c.conn(), p.scope(), q.year, q.month).await?,
+    ))
+}

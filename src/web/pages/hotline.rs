@@ -1,0 +1,430 @@
+//! Hotline pages: the ticket list, the unmatched queue with assignment, the upload page,
+//! the rankings, and an enterprise's ticket summary.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::{render, Nav, Pager};
+use crate::auth::Role;
+use crate::error::Error;
+use crate::hotline::classify::Classifier;
+use crate::hotline::import::{self, Summary};
+use crate::hotline::queue::{self, Assignment};
+use crate::hotline::tickets::{self, Ticket};
+use crate::hotline::view::{self, Named};
+use crate::hotline::Attribution;
+use crate::registry::enterprise::{self, Enterprise};
+use crate::registry::{project, CreditCode, Page};
+use crate::web::api::hotline::import_options;
+use crate::web::error::{HttpError, PageError};
+use crate::web::extract::PageUser;
+use crate::web::AppState;
+
+fn default_year() -> i32 {
+    use chrono::Datelike;
+    crate::time::today().year()
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    attribution: String,
+    #[serde(default)]
+    page: String,
+}
+
+#[derive(Template)]
+#[template(path = "hotline_list.html")]
+struct ListTemplate {
+    nav: Nav,
+    page: Page<Ticket>,
+    pager: Pager,
+    q: String,
+    year: String,
+    category: String,
+    attribution: String,
+    categories: Vec<(String, String)>,
+    attributions: Vec<Attribution>,
+    classifier: Classifier,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(p): Query<ListParams>,
+) -> Result<Response, PageError> {
+    if let Role::Enterprise { enterprise_id } = user.principal.role {
+        return Ok(Redirect::to(&format!("/enterprises/{enterprise_id}/hotline")).into_response());
+    }
+    let nav = Nav::new(&s, &user).await?;
+    let filter = tickets::Filter {
+        q: Some(p.q.clone()),
+        year: p.year.parse().ok(),
+        category: Some(p.category.clone()).filter(|c| !c.is_empty()),
+        attribution: Attribution::parse(&p.attribution),
+        page: p.page.parse().ok(),
+        per_page: Some(50),
+        ..Default::default()
+    };
+    let page = {
+        let mut c = s.db.acquire().await?;
+        tickets::list(&mut c.conn(), user.principal.scope(), &filter).await?
+    };
+    let pager = Pager::new(
+        "/hotline",
+        &[
+            ("q", p.q.clone()),
+            ("year", p.year.clone()),
+            ("category", p.category.clone()),
+            ("attribution", p.attribution.clone()),
+        ],
+        page.page,
+        page.per_page,
+        page.total,
+    );
+    let classifier = Classifier::shipped()?;
+    Ok(render(&ListTemplate {
+        nav,
+        page,
+        pager,
+        categories: classifier.categories(),
+        attributions: Attribution::ALL.to_vec(),
+        classifier,
+        q: p.q,
+        year: p.year,
+        category: p.category,
+        attribution: p.attribution,
+    })?)
+}
+
+#[derive(Template)]
+#[template(path = "hotline_unmatched.html")]
+struct UnmatchedTemplate {
+    nav: Nav,
+    page: Page<Ticket>,
+    pager: Pager,
+    message: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueParams {
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    msg: String,
+}
+
+pub async fn unmatched(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(p): Query<QueueParams>,
+) -> Result<Response, PageError> {
+    user.principal.require_officer()?;
+    let nav = Nav::new(&s, &user).await?;
+    let filter = tickets::Filter {
+        attribution: Some(Attribution::Unmatched),
+        page: p.page.parse().ok(),
+        per_page: Some(50),
+        ..Default::default()
+    };
+    let page = {
+        let mut c = s.db.acquire().await?;
+        tickets::list(&mut c.conn(), user.principal.scope(), &filter).await?
+    };
+    let pager = Pager::new(
+        "/hotline/unmatched",
+        &[],
+        page.page,
+        page.per_page,
+        page.total,
+    );
+    Ok(render(&UnmatchedTemplate {
+        nav,
+        page,
+        pager,
+        message: p.msg,
+    })?)
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    credit_code: String,
+    #[serde(default)]
+    project_name: String,
+}
+
+/// The queue's form names the enterprise by credit code and the project by name.
+pub async fn assign(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    let mut tx = s.db.begin().await?;
+    let mut conn = tx.conn();
+    let code = CreditCode::parse(&f.credit_code)
+        .map_err(|e| Error::invalid("credit_code", e.to_string()))?;
+    let e = enterprise::find_by_code(&mut conn, &code)
+        .await?
+        .ok_or_else(|| Error::invalid("credit_code", format!("企业 {code} 未登记")))?;
+    let project_id = match crate::text::tidy(&f.project_name) {
+        name if name.is_empty() => None,
+        name => Some(
+            project::find(&mut conn, e.id, &name)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid("project_name", format!("该企业没有名为“{name}”的项目"))
+                })?
+                .id,
+        ),
+    };
+    let out = queue::assign(
+        &mut conn,
+        &user.principal,
+        id,
+        &Assignment {
+            enterprise_id: e.id,
+            project_id,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let msg = format!(
+        "工单 {} 已归属 {}{}{}",
+        out.ticket.ticket_no,
+        e.name,
+        out.alias_added
+            .map(|a| format!("，已记住别名“{a}”"))
+            .unwrap_or_default(),
+        if out.also_assigned > 0 {
+            format!("，同名的另 {} 张工单一并归属", out.also_assigned)
+        } else {
+            String::new()
+        }
+    );
+    let query = serde_urlencoded::to_string([("msg", msg)]).unwrap_or_default();
+    Ok(Redirect::to(&format!("/hotline/unmatched?{query}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "hotline_import.html")]
+struct ImportTemplate {
+    nav: Nav,
+    summary: Option<Summary>,
+}
+
+pub async fn import_form(State(s): State<AppState>, user: PageUser) -> Result<Response, PageError> {
+    user.principal.require_officer()?;
+    let nav = Nav::new(&s, &user).await?;
+    Ok(render(&ImportTemplate { nav, summary: None })?)
+}
+
+/// Multipart: `_csrf` (checked by the middleware), `file`, `skip_bad_rows`.
+pub async fn import_upload(
+    State(s): State<AppState>,
+    user: PageUser,
+    mut form: Multipart,
+) -> Result<Response, PageError> {
+    user.principal.require_officer()?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut skip = false;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| HttpError::bad_request(format!("上传内容有误：{e}")))?
+    {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| HttpError::bad_request(format!("上传内容有误：{e}")))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            Some("skip_bad_rows") => skip = true,
+            _ => {}
+        }
+    }
+    let (name, bytes) = file
+        .filter(|(_, b)| !b.is_empty())
+        .ok_or_else(|| Error::invalid("file", "请选择要导入的文件"))?;
+    let summary = import::import(
+        &s.db,
+        &user.principal.actor(),
+        &bytes,
+        &name,
+        &import_options(&s, &user.principal, skip),
+    )
+    .await?;
+    let nav = Nav::new(&s, &user).await?;
+    Ok(render(&ImportTemplate {
+        nav,
+        summary: Some(summary),
+    })?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct YearParam {
+    #[serde(default)]
+    year: String,
+}
+
+#[derive(Template)]
+#[template(path = "hotline_rankings.html")]
+struct RankingsTemplate {
+    nav: Nav,
+    year: i32,
+    rows: Vec<Named>,
+}
+
+pub async fn rankings(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<YearParam>,
+) -> Result<Response, PageError> {
+    user.principal.require_officer()?;
+    let nav = Nav::new(&s, &user).await?;
+    let year = q.year.parse().unwrap_or_else(|_| default_year());
+    let m = {
+        let mut c = s.db.acquire().await?;
+        view::scoped(&mut c.conn(), user.principal.scope(), year, None).await?
+    };
+    Ok(render(&RankingsTemplate {
+        nav,
+        year,
+        rows: m.enterprises,
+    })?)
+}
+
+#[derive(Template)]
+#[template(path = "hotline_enterprise.html")]
+struct EnterpriseTemplate {
+    nav: Nav,
+    e: Enterprise,
+    year: i32,
+    m: Option<Named>,
+    categories: Vec<(String, String, i64)>,
+    months: Vec<MonthBar>,
+    recent: Vec<Ticket>,
+    classifier: Classifier,
+}
+
+pub async fn enterprise_summary(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<YearParam>,
+) -> Result<Response, PageError> {
+    let nav = Nav::new(&s, &user).await?;
+    let year = q.year.parse().unwrap_or_else(|_| default_year());
+    let mut c = s.db.acquire().await?;
+    let mut conn = c.conn();
+    let e = enterprise::get(&mut conn, id).await?;
+    if !user.principal.can_view_enterprise(&e) {
+        return Err(Error::NotFound("企业").into());
+    }
+    let scoped = view::scoped(&mut conn, crate::auth::Scope::Enterprise(id), year, None).await?;
+    let m = scoped.enterprises.into_iter().next();
+    let classifier = Classifier::shipped()?;
+    let categories = m
+        .as_ref()
+        .map(|m| {
+            classifier
+                .categories()
+                .into_iter()
+                .map(|(code, label)| {
+                    (
+                        label,
+                        code.clone(),
+                        m.metrics.by_category.get(&code).copied().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let max = m
+        .as_ref()
+        .and_then(|m| m.metrics.by_month.iter().copied().max())
+        .unwrap_or(0)
+        .max(1);
+    let months = m
+        .as_ref()
+        .map(|m| {
+            m.metrics
+                .by_month
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let h = (*n * 100 / max) as u32;
+                    MonthBar {
+                        month: i + 1,
+                        n: *n,
+                        x: 8 + i as u32 * 39,
+                        y: 118 - h,
+                        h,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let recent = tickets::list(
+        &mut conn,
+        crate::auth::Scope::Enterprise(id),
+        &tickets::Filter {
+            year: Some(year),
+            per_page: Some(30),
+            ..Default::default()
+        },
+    )
+    .await?
+    .items;
+    Ok(render(&EnterpriseTemplate {
+        nav,
+        e,
+        year,
+        m,
+        categories,
+        months,
+        recent,
+        classifier,
+    })?)
+}
+
+/// One bar of the monthly chart, in SVG user units (bars up to 100 high above y = 118).
+pub struct MonthBar {
+    pub month: usize,
+    pub n: i64,
+    pub x: u32,
+    pub y: u32,
+    pub h: u32,
+}
+
+impl Named {
+    pub fn pct(v: &Option<f64>) -> String {
+        v.map(|x| format!("{:.1}%", x * 100.0))
+            .unwrap_or_else(|| "—".into())
+    }
+    pub fn rate(&self) -> String {
+        self.metrics
+            .per_100_units
+            .map(|x| format!("{x:.2}"))
+            .unwrap_or_else(|| "—".into())
+    }
+    /// Rank by complaint rate, lowest first: `3/120`.
+    pub fn rank(&self) -> String {
+        self.metrics
+            .rate_rank
+            .map(|r| format!("{}/{}", r + 1, self.metrics.ranked))
+            .unwrap_or_else(|| "—".into())
+    }
+}
