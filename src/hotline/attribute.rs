@@ -17,6 +17,8 @@ use crate::registry::CreditCode;
 
 /// Dice similarity (on character bigrams) above which a fuzzy project match is accepted.
 pub const FUZZY_THRESHOLD: f64 = 0.6;
+/// How many of the best-overlapping projects are scored for a fuzzy match.
+const MAX_SCORED: usize = 32;
 /// Shortest project key that may be found inside a longer text.
 const MIN_CONTAINED_CHARS: usize = 3;
 
@@ -343,13 +345,23 @@ impl Attributor {
             }
         }
         // Otherwise: the most similar project name or address, if clearly similar and unique.
+        // Bigrams shared by very many projects (路号, 花园…) say little and would make every
+        // project a candidate: they are skipped, and only the projects sharing the most of the
+        // remaining bigrams are scored.
         let grams = bigrams(key);
-        let mut candidates: HashSet<u32> = HashSet::new();
+        let common = (self.projects.len() / 50).max(64);
+        let mut hits: HashMap<u32, u32> = HashMap::new();
         for g in &grams {
-            if let Some(list) = self.postings.get(g) {
-                candidates.extend(list.iter().copied());
+            if let Some(list) = self.postings.get(g).filter(|l| l.len() <= common) {
+                for pos in list {
+                    *hits.entry(*pos).or_insert(0) += 1;
+                }
             }
         }
+        let mut ranked: Vec<(u32, u32)> = hits.into_iter().filter(|(_, h)| *h >= 2).collect();
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(MAX_SCORED);
+        let candidates = ranked.into_iter().map(|(pos, _)| pos);
         let mut best: Option<(f64, &ProjectEntry)> = None;
         let mut tie = false;
         for pos in candidates {

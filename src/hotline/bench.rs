@@ -97,6 +97,16 @@ struct Registry {
     enterprises: Vec<BenchEnterprise>,
 }
 
+/// A number in Chinese numerals, e.g. 12 → 一二: makes generated names unique.
+fn phase(n: usize) -> String {
+    const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    n.to_string()
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .map(|d| DIGITS[d as usize])
+        .collect()
+}
+
 /// Writes enterprises and projects with a few large statements (setup is not what is timed).
 async fn seed(conn: &mut Conn<'_>, n: usize) -> Result<Registry> {
     let now = chrono::Utc::now().to_rfc3339();
@@ -140,10 +150,14 @@ async fn seed(conn: &mut Conn<'_>, n: usize) -> Result<Registry> {
         );
         let projects = (0..3)
             .map(|k| {
-                (
-                    format!("{}{}", names::project_name(&mut rng, (i * 3 + k) % 5000), i),
-                    format!("别名{i}-{k}"),
-                )
+                let n = i * 3 + k;
+                // Unique names without trailing digits (which would run into "3号楼").
+                let name = format!(
+                    "{}{}",
+                    names::project_name(&mut rng, n % 5000),
+                    phase(n / 5000)
+                );
+                (name, format!("{}{}", phase(n), ["苑", "园", "居"][k]))
             })
             .collect();
         reg.enterprises.push(BenchEnterprise {

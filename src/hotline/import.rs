@@ -16,7 +16,7 @@ use super::classify::Classifier;
 use super::profile::{self, Profile};
 use super::{Satisfaction, DAY};
 use crate::audit::{self, Actor};
-use crate::db::{Conn, Db};
+use crate::db::{Backend, Conn, Db};
 use crate::error::{Error, Result};
 use crate::on_conn;
 use crate::tabular::{self, Header, RawRow};
@@ -251,7 +251,10 @@ const COLUMNS: &str = "source, ticket_no, received_at, channel, district, commun
     attribution, attribution_score, row_hash, import_id, updated_at";
 const WIDTH: usize = 29;
 
-fn upsert_sql(rows: usize) -> String {
+/// The batch statement. SQLite gets anonymous `?` placeholders: sqlx looks up every
+/// parameter's name, and SQLite finds `$n` names by walking a list, which makes a
+/// 14,500-parameter statement quadratic (measured: 80% of the import time).
+fn upsert_sql(rows: usize, backend: Backend) -> String {
     let mut sql = format!("INSERT INTO tickets ({COLUMNS}) VALUES ");
     for r in 0..rows {
         if r > 0 {
@@ -262,7 +265,10 @@ fn upsert_sql(rows: usize) -> String {
             if c > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("${}", r * WIDTH + c + 1));
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", r * WIDTH + c + 1)),
+            }
         }
         sql.push(')');
     }
@@ -300,7 +306,7 @@ async fn flush(
     let sql = if batch.len() == BATCH {
         sql_full
     } else {
-        partial = upsert_sql(batch.len());
+        partial = upsert_sql(batch.len(), conn.backend());
         &partial
     };
     let now = chrono::Utc::now().timestamp();
@@ -441,79 +447,103 @@ pub async fn import(
     .await
     })?;
 
-    let sql_full = upsert_sql(BATCH);
-    let mut batch: Vec<Ticket> = Vec::with_capacity(BATCH);
+    let sql_full = upsert_sql(BATCH, conn.backend());
     let mut first_line: HashMap<String, usize> = HashMap::new();
     let mut rejected_rows: Vec<RawRow> = Vec::new();
     let data = head.into_iter().skip(pos + 1).map(Ok).chain(rows);
-    for row in data {
-        let row = row?;
-        summary.rows += 1;
-        let mut t = match parse_row(&header, &row) {
-            Ok(t) => t,
-            Err(reason) => {
-                summary.rejections.push(Rejection {
-                    line: row.line,
-                    reason,
-                });
-                rejected_rows.push(row);
-                continue;
-            }
-        };
-        if let Some(first) = first_line.get(&t.ticket_no) {
-            summary.rejections.push(Rejection {
-                line: row.line,
-                reason: format!("工单编号 {} 与第{first}行重复", t.ticket_no),
-            });
-            rejected_rows.push(row);
-            continue;
-        }
-        first_line.insert(t.ticket_no.clone(), row.line);
-        t.row_hash = t.source_hash();
-        match existing.get(&t.ticket_no) {
-            Some(h) if *h == t.row_hash => {
-                summary.unchanged += 1;
-                continue;
-            }
-            Some(_) => summary.updated += 1,
-            None => summary.inserted += 1,
-        }
-        let class = classifier.classify(&t.source_category, &t.content, t.group_petition);
-        t.category = class.category;
-        t.subcategory = class.subcategory;
-        t.severity = class.severity.code();
-        let m = attributor.attribute(&t.credit_code_text, &t.enterprise_text, &t.community_text);
-        t.enterprise_id = m.enterprise_id;
-        t.project_id = m.project_id;
-        t.attribution = m.how.code();
-        t.attribution_score = m.score;
-        t.county_id = m
-            .enterprise_id
-            .and_then(|e| attributor.county_of.get(&e).copied())
-            .or_else(|| counties.get(&text::clean(&t.district)).copied());
-        if let (Some(own), Some(other)) = (opts.only_county, t.county_id) {
-            if own != other {
-                match existing.get(&t.ticket_no) {
-                    Some(_) => summary.updated -= 1,
-                    None => summary.inserted -= 1,
+    // Parsing, classifying and attributing (this task) overlap with SQLite writing a batch
+    // (its worker thread): the producer hands full batches over a short channel, so each side
+    // waits only when the other is two batches behind.
+    let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Vec<Ticket>>(2);
+    let producer = async {
+        let mut batch: Vec<Ticket> = Vec::with_capacity(BATCH);
+        for row in data {
+            let row = row?;
+            summary.rows += 1;
+            let mut t = match parse_row(&header, &row) {
+                Ok(t) => t,
+                Err(reason) => {
+                    summary.rejections.push(Rejection {
+                        line: row.line,
+                        reason,
+                    });
+                    rejected_rows.push(row);
+                    continue;
                 }
+            };
+            if let Some(first) = first_line.get(&t.ticket_no) {
                 summary.rejections.push(Rejection {
                     line: row.line,
-                    reason: "工单属于其他县区，无权导入".into(),
+                    reason: format!("工单编号 {} 与第{first}行重复", t.ticket_no),
                 });
                 rejected_rows.push(row);
                 continue;
             }
+            first_line.insert(t.ticket_no.clone(), row.line);
+            t.row_hash = t.source_hash();
+            let is_update = match existing.get(&t.ticket_no) {
+                Some(h) if *h == t.row_hash => {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                Some(_) => true,
+                None => false,
+            };
+            let class = classifier.classify(&t.source_category, &t.content, t.group_petition);
+            t.category = class.category;
+            t.subcategory = class.subcategory;
+            t.severity = class.severity.code();
+            let m =
+                attributor.attribute(&t.credit_code_text, &t.enterprise_text, &t.community_text);
+            t.enterprise_id = m.enterprise_id;
+            t.project_id = m.project_id;
+            t.attribution = m.how.code();
+            t.attribution_score = m.score;
+            t.county_id = m
+                .enterprise_id
+                .and_then(|e| attributor.county_of.get(&e).copied())
+                .or_else(|| counties.get(&text::clean(&t.district)).copied());
+            if let (Some(own), Some(other)) = (opts.only_county, t.county_id) {
+                if own != other {
+                    summary.rejections.push(Rejection {
+                        line: row.line,
+                        reason: "工单属于其他县区，无权导入".into(),
+                    });
+                    rejected_rows.push(row);
+                    continue;
+                }
+            }
+            if is_update {
+                summary.updated += 1;
+            } else {
+                summary.inserted += 1;
+            }
+            if m.enterprise_id.is_none() {
+                summary.unmatched += 1;
+            }
+            batch.push(t);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if to_writer.send(full).await.is_err() {
+                    break; // the writer stopped on an error, which it reports
+                }
+            }
         }
-        if m.enterprise_id.is_none() {
-            summary.unmatched += 1;
+        if !batch.is_empty() {
+            let _ = to_writer.send(batch).await;
         }
-        batch.push(t);
-        if batch.len() == BATCH {
+        drop(to_writer);
+        Ok::<_, Error>(())
+    };
+    let writer = async {
+        while let Some(mut batch) = batches.recv().await {
             flush(&mut conn, &source, import_id, &mut batch, &sql_full).await?;
         }
-    }
-    flush(&mut conn, &source, import_id, &mut batch, &sql_full).await?;
+        Ok::<_, Error>(())
+    };
+    let (produced, written) = tokio::join!(producer, writer);
+    written?;
+    produced?;
     summary.rejected = summary.rejections.len();
     write_report(&mut summary, &header, &rejected_rows, opts)?;
 
@@ -555,6 +585,9 @@ pub async fn import(
     .await?;
     tx.commit().await?;
     summary.committed = true;
+    if summary.inserted + summary.updated > 10_000 {
+        crate::db::checkpoint(db).await?;
+    }
     Ok(summary)
 }
 
