@@ -3,6 +3,7 @@
 //! deterministically, so every machine shows the same city.
 
 mod filings;
+mod hotline;
 pub mod names;
 
 use std::collections::HashSet;
@@ -278,5 +279,7 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
     .await
     .map(|r| r.rows_affected()))?;
     tx.commit().await?;
+    let positions: Vec<(i64, usize)> = enterprises.iter().map(|(id, _, k)| (*id, *k)).collect();
+    hotline::build(db, &positions).await?;
     Ok(logins)
 }

@@ -91,6 +91,8 @@ pub struct BenchEnterprise {
     pub name: String,
     pub code: String,
     pub projects: Vec<(String, String)>,
+    /// 0 = answers at once and satisfies, 9 = slow, often silent, disliked.
+    pub service: u64,
 }
 
 struct Registry {
@@ -164,6 +166,7 @@ async fn seed(conn: &mut Conn<'_>, n: usize) -> Result<Registry> {
             name,
             code,
             projects,
+            service: (i % 10) as u64,
         });
     }
     for (chunk_no, chunk) in reg.enterprises.chunks(500).enumerate() {
@@ -211,7 +214,15 @@ async fn seed(conn: &mut Conn<'_>, n: usize) -> Result<Registry> {
 }
 
 /// The synthetic export: a title row, a header, `rows` tickets with realistic text.
-pub fn generate_csv(reg_enterprises: &[BenchEnterprise], rows: usize, year: i32) -> String {
+/// The synthetic export: a title row, a header, `rows` tickets received over the first `days`
+/// days of `year`, with realistic text; each enterprise's `service` shapes its response times
+/// and callers' verdicts.
+pub fn generate_csv(
+    reg_enterprises: &[BenchEnterprise],
+    rows: usize,
+    year: i32,
+    days: u64,
+) -> String {
     let mut rng = Rng::new(2025);
     let start = super::tickets::period_bounds(year, None)
         .map(|(s, _)| s)
@@ -226,8 +237,10 @@ pub fn generate_csv(reg_enterprises: &[BenchEnterprise], rows: usize, year: i32)
         let BenchEnterprise {
             name: ename,
             projects,
+            service,
             ..
         } = &reg_enterprises[e];
+        let service = *service;
         let (pname, alias) = rng.pick(projects);
         let (community, enterprise) = match rng.below(20) {
             0 => (String::new(), ename.clone()),
@@ -236,11 +249,13 @@ pub fn generate_csv(reg_enterprises: &[BenchEnterprise], rows: usize, year: i32)
             3 => (format!("幸福里{}号院", rng.below(500)), String::new()),
             _ => (pname.clone(), String::new()),
         };
-        let received = start + rng.below(365 * 86_400) as i64;
+        let received = start + rng.below(days.max(1) * 86_400) as i64;
         let forwarded = received + rng.below(7200) as i64;
-        let responded = (rng.below(10) != 0).then(|| forwarded + rng.below(5 * 86_400) as i64);
-        let closed = responded.map(|r| r + rng.below(10 * 86_400) as i64);
-        let revisited = closed.is_some() && rng.below(4) != 0;
+        let answers = rng.below(30) >= service;
+        let delay = rng.below((1 + service) * 43_200) as i64;
+        let responded = answers.then(|| forwarded + delay);
+        let closed = responded.map(|r| r + rng.below((2 + service) * 86_400) as i64);
+        let revisited = closed.is_some() && rng.below(10) >= service / 2;
         let revisit_at = if revisited {
             closed.map(|c| c + rng.below(10 * 86_400) as i64)
         } else {
@@ -260,7 +275,7 @@ pub fn generate_csv(reg_enterprises: &[BenchEnterprise], rows: usize, year: i32)
             responded.map(stamp).unwrap_or_default(),
             closed.map(stamp).unwrap_or_default(),
             if closed.is_some() {
-                rng.pick(SATISFACTION)
+                SATISFACTION[((rng.below(6) + service / 2) as usize).min(SATISFACTION.len() - 1)]
             } else {
                 ""
             },
@@ -290,7 +305,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     tx.commit().await?;
 
     let t = Instant::now();
-    let csv = generate_csv(&reg.enterprises, args.rows, args.year);
+    let csv = generate_csv(&reg.enterprises, args.rows, args.year, 365);
     let csv_path: &Path = &args.dir.join("tickets.csv");
     std::fs::write(csv_path, &csv)?;
     println!(
