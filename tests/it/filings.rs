@@ -1039,6 +1039,11 @@ async fn demo_pages_render(app: TestApp) {
         !w["incomplete_coverage"].as_array().unwrap().is_empty(),
         "partial coverage"
     );
+    // A year and more of hotline tickets, with some for the unmatched queue.
+    assert!(c.get("/api/v1/hotline/unmatched").await.json()["total"].as_i64().unwrap() > 0);
+    let ranking = c.get("/hotline/rankings?year=2025").await;
+    assert_eq!(ranking.status, StatusCode::OK);
+    assert!(ranking.text().contains("每百套投诉"));
     let pending = w["pending"][0]["filing_id"].as_i64().unwrap();
     assert_eq!(
         c.get(&format!("/filings/{pending}")).await.status,
