@@ -1040,7 +1040,12 @@ async fn demo_pages_render(app: TestApp) {
         "partial coverage"
     );
     // A year and more of hotline tickets, with some for the unmatched queue.
-    assert!(c.get("/api/v1/hotline/unmatched").await.json()["total"].as_i64().unwrap() > 0);
+    assert!(
+        c.get("/api/v1/hotline/unmatched").await.json()["total"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
     let ranking = c.get("/hotline/rankings?year=2025").await;
     assert_eq!(ranking.status, StatusCode::OK);
     assert!(ranking.text().contains("每百套投诉"));
