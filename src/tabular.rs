@@ -311,6 +311,46 @@ pub fn map_columns(rows: Vec<RawRow>, columns: &[Column<'_>]) -> Result<Sheet> {
     })
 }
 
+/// Writes rejected rows — line, reason, then the row's original cells — as a UTF-8 CSV with
+/// BOM (so Excel opens it correctly) in `dir`, named after the time, the import kind and the
+/// file. Returns the report's path.
+pub fn write_rejections<'r>(
+    dir: &std::path::Path,
+    kind: &str,
+    file: &str,
+    headers: &[String],
+    rows: impl Iterator<Item = (usize, &'r str, Option<&'r RawRow>)>,
+) -> Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let stem: String = std::path::Path::new(file)
+        .file_stem()
+        .map(|s| {
+            s.to_string_lossy()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        })
+        .unwrap_or_default();
+    let path = dir.join(format!("{stamp}-{kind}-{stem}-rejected.csv"));
+    let mut out = Vec::from("\u{FEFF}".as_bytes());
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let csv_err = |e: csv::Error| Error::Internal(e.to_string());
+        let mut head = vec!["行号".to_string(), "原因".to_string()];
+        head.extend(headers.iter().cloned());
+        w.write_record(&head).map_err(csv_err)?;
+        for (line, reason, row) in rows {
+            let mut rec = vec![line.to_string(), reason.to_string()];
+            rec.extend(row.iter().flat_map(|r| r.cells.iter().cloned()));
+            w.write_record(&rec).map_err(csv_err)?;
+        }
+        w.flush()?;
+    }
+    std::fs::write(&path, out)?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

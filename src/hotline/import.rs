@@ -645,34 +645,17 @@ fn write_report(
     if summary.rejections.is_empty() {
         return Ok(());
     }
-    std::fs::create_dir_all(dir)?;
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let stem: String = Path::new(&summary.file)
-        .file_stem()
-        .map(|s| {
-            s.to_string_lossy()
-                .chars()
-                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
-                .collect()
-        })
-        .unwrap_or_default();
-    let path = dir.join(format!("{stamp}-hotline-{stem}-rejected.csv"));
-    let mut out = Vec::from("\u{FEFF}".as_bytes());
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let mut head = vec!["行号".to_string(), "原因".to_string()];
-        head.extend(header.headers.iter().cloned());
-        w.write_record(&head)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        for (r, row) in summary.rejections.iter().zip(rows) {
-            let mut rec = vec![r.line.to_string(), r.reason.clone()];
-            rec.extend(row.cells.iter().cloned());
-            w.write_record(&rec)
-                .map_err(|e| Error::Internal(e.to_string()))?;
-        }
-        w.flush()?;
-    }
-    std::fs::write(&path, out)?;
-    summary.report_path = Some(path.to_string_lossy().into_owned());
+    let rejected = summary
+        .rejections
+        .iter()
+        .zip(rows)
+        .map(|(r, row)| (r.line, r.reason.as_str(), Some(row)));
+    summary.report_path = Some(tabular::write_rejections(
+        dir,
+        "hotline",
+        &summary.file,
+        &header.headers,
+        rejected,
+    )?);
     Ok(())
 }

@@ -715,36 +715,19 @@ fn write_report(report: &mut Report, sheet: &Sheet, opts: &Options, kind: &str) 
     if report.rejections.is_empty() {
         return Ok(());
     }
-    std::fs::create_dir_all(dir)?;
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let stem: String = Path::new(&report.file)
-        .file_stem()
-        .map(|s| {
-            s.to_string_lossy()
-                .chars()
-                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
-                .collect()
-        })
-        .unwrap_or_default();
-    let path = dir.join(format!("{stamp}-{kind}-{stem}-rejected.csv"));
-    let mut out = Vec::from("\u{FEFF}".as_bytes());
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let mut header = vec!["行号".to_string(), "原因".to_string()];
-        header.extend(sheet.headers.iter().cloned());
-        w.write_record(&header)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        for r in &report.rejections {
-            let mut rec = vec![r.line.to_string(), r.reason.clone()];
-            if let Some(row) = sheet.rows.iter().find(|row| row.line == r.line) {
-                rec.extend(row.cells.iter().cloned());
-            }
-            w.write_record(&rec)
-                .map_err(|e| Error::Internal(e.to_string()))?;
-        }
-        w.flush()?;
-    }
-    std::fs::write(&path, out)?;
-    report.report_path = Some(path.to_string_lossy().into_owned());
+    let rows = report.rejections.iter().map(|r| {
+        (
+            r.line,
+            r.reason.as_str(),
+            sheet.rows.iter().find(|row| row.line == r.line),
+        )
+    });
+    report.report_path = Some(tabular::write_rejections(
+        dir,
+        kind,
+        &report.file,
+        &sheet.headers,
+        rows,
+    )?);
     Ok(())
 }
