@@ -1042,34 +1042,13 @@ pub async fn upload(
     State(s): State<AppState>,
     user: PageUser,
     Path(id): Path<i64>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, PageError> {
-    let mut slot = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| HttpError::bad_request(format!("上传内容有误：{e}")))?
-    {
-        match field.name() {
-            Some("slot") => {
-                slot = field
-                    .text()
-                    .await
-                    .map_err(|e| HttpError::bad_request(e.to_string()))?
-            }
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| HttpError::bad_request(format!("上传内容有误：{e}")))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    let (name, bytes) = file.ok_or_else(|| Error::invalid("file", "请选择要上传的文件"))?;
+    let upload = super::read_upload(form).await?;
+    let slot = upload.fields.get("slot").cloned().unwrap_or_default();
+    let (name, bytes) = upload
+        .file
+        .ok_or_else(|| Error::invalid("file", "请选择要上传的文件"))?;
     let mut tx = s.db.begin().await?;
     store::attach(
         &mut tx.conn(),

@@ -19,7 +19,7 @@ use crate::hotline::Attribution;
 use crate::registry::enterprise::{self, Enterprise};
 use crate::registry::{project, CreditCode, Page};
 use crate::web::api::hotline::import_options;
-use crate::web::error::{HttpError, PageError};
+use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::AppState;
 
@@ -232,31 +232,13 @@ pub async fn import_form(State(s): State<AppState>, user: PageUser) -> Result<Re
 pub async fn import_upload(
     State(s): State<AppState>,
     user: PageUser,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, PageError> {
     user.principal.require_officer()?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let mut skip = false;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| HttpError::bad_request(format!("上传内容有误：{e}")))?
-    {
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| HttpError::bad_request(format!("上传内容有误：{e}")))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            Some("skip_bad_rows") => skip = true,
-            _ => {}
-        }
-    }
-    let (name, bytes) = file
-        .filter(|(_, b)| !b.is_empty())
+    let upload = super::read_upload(form).await?;
+    let skip = upload.fields.contains_key("skip_bad_rows");
+    let (name, bytes) = upload
+        .file
         .ok_or_else(|| Error::invalid("file", "请选择要导入的文件"))?;
     let summary = import::import(
         &s.db,

@@ -178,6 +178,36 @@ pub fn error_page(status: StatusCode, message: &str) -> String {
     .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message))
 }
 
+/// A multipart form as the upload pages send it: its text fields and its one file.
+pub struct Upload {
+    pub fields: std::collections::HashMap<String, String>,
+    /// (file name as sent, bytes); `None` when no file (or an empty one) was chosen.
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Reads a whole multipart form (the CSRF middleware has already checked its `_csrf`).
+pub async fn read_upload(mut form: axum::extract::Multipart) -> Result<Upload, HttpError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        HttpError::bad_request(format!("上传内容有误：{e}"))
+    };
+    let mut upload = Upload {
+        fields: Default::default(),
+        file: None,
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(bad)?;
+            upload.file = Some((file_name, bytes.to_vec())).filter(|(_, b)| !b.is_empty());
+        } else {
+            let text = field.text().await.map_err(bad)?;
+            upload.fields.insert(name, text);
+        }
+    }
+    Ok(upload)
+}
+
 /// Renders a template into a response; a rendering failure is logged and answered with 500.
 pub fn render<T: Template>(t: &T) -> Result<Response, HttpError> {
     match t.render() {
