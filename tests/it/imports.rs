@@ -137,21 +137,10 @@ async fn run(app: &TestApp, bytes: &[u8], name: &str, skip: bool) -> Report {
         .expect("import runs")
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
-    let mut p = app.db().acquire().await.unwrap();
-    let mut conn = p.conn();
-    aftercare::on_conn!(&mut conn, |c| sqlx::query_scalar::<_, i64>(&format!(
-        "SELECT COUNT(*) FROM {table}"
-    ))
-    .fetch_one(c)
-    .await)
-    .unwrap()
-}
-
 async fn utf8_and_gbk_csv(app: TestApp) {
     app.seed().await;
     let text = csv(&enterprise_rows());
-    let before = count(&app, "enterprises").await;
+    let before = app.count("enterprises").await;
 
     // UTF-8 with BOM.
     let mut bom = "\u{FEFF}".as_bytes().to_vec();
@@ -162,7 +151,7 @@ async fn utf8_and_gbk_csv(app: TestApp) {
         (r.rows, r.inserted, r.updated, r.unchanged, r.rejected),
         (5, 5, 0, 0, 0)
     );
-    assert_eq!(count(&app, "enterprises").await, before + 5);
+    assert_eq!(app.count("enterprises").await, before + 5);
 
     // The same rows in GBK: nothing new, nothing changed.
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
@@ -177,7 +166,7 @@ async fn utf8_and_gbk_csv(app: TestApp) {
         "{:?}",
         r.rejections
     );
-    assert_eq!(count(&app, "enterprises").await, before + 5);
+    assert_eq!(app.count("enterprises").await, before + 5);
 
     // An updated export updates in place.
     let changed = text.replace("钱七", "周九");
@@ -261,14 +250,14 @@ async fn bad_rows_import_nothing(app: TestApp) {
     good[2] = "兖州新开置业有限公司".into();
     rows.push(good); // line 8: the only good row
     let text = csv(&rows);
-    let before = count(&app, "enterprises").await;
-    let audit_before = count(&app, "audit_log").await;
+    let before = app.count("enterprises").await;
+    let audit_before = app.count("audit_log").await;
     let r = run(&app, text.as_bytes(), "bad.csv", false).await;
     assert!(!r.committed);
     assert_eq!((r.inserted, r.updated, r.unchanged), (0, 0, 0));
-    assert_eq!(count(&app, "enterprises").await, before, "nothing imported");
+    assert_eq!(app.count("enterprises").await, before, "nothing imported");
     assert_eq!(
-        count(&app, "audit_log").await,
+        app.count("audit_log").await,
         audit_before,
         "nothing recorded"
     );

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::Error;
 use crate::hotline::import::{self, Summary};
 use crate::hotline::queue::{self, Assigned, Assignment};
@@ -33,10 +33,8 @@ pub fn import_options(s: &AppState, p: &Principal, skip_bad_rows: bool) -> impor
         report_dir: Some(s.config.import_report_dir()),
         profile_file: None,
         profile_dir: Some(s.config.profile_dir()),
-        only_county: match p.role {
-            Role::CountyOfficer { county_id } => Some(county_id),
-            _ => None,
-        },
+        // A county officer's scope is their county; the city's is every county.
+        only_county: p.scope().county(),
     }
 }
 

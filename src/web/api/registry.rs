@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::Error;
 use crate::registry::enterprise::{self, EnterpriseDetail, EnterpriseInput, EnterpriseListItem};
 use crate::registry::import::{self, Report};
@@ -223,10 +223,8 @@ fn import_options(s: &AppState, p: &Principal, params: &ImportParams) -> import:
     import::Options {
         skip_bad_rows: params.skip_bad_rows,
         report_dir: Some(s.config.import_report_dir()),
-        only_county: match p.role {
-            Role::CountyOfficer { county_id } => Some(county_id),
-            _ => None,
-        },
+        // A county officer's scope is their county; the city's is every county.
+        only_county: p.scope().county(),
     }
 }
 
