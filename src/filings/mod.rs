@@ -185,6 +185,8 @@ crate::text_column!(Kind, Kind::parse);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Named apart from the registry's `Status` in the OpenAPI document.
+#[schema(as = FilingStatus)]
 pub enum Status {
     Draft,
     Submitted,
