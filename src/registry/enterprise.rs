@@ -370,6 +370,8 @@ async fn check_parent(conn: &mut Conn<'_>, id: Option<i64>, parent_id: Option<i6
     Ok(())
 }
 
+/// Stores a new enterprise without asking who may: requests go through
+/// [`super::access::create_enterprise`]; this is for the CLI, the demo and the imports.
 pub async fn insert(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -423,6 +425,7 @@ pub async fn insert(
 }
 
 /// Replaces the stored fields of enterprise `id`; records nothing when nothing changed.
+/// Unchecked, like [`insert`]: requests go through [`super::access::update_enterprise`].
 pub async fn update(
     conn: &mut Conn<'_>,
     actor: &Actor,

@@ -236,6 +236,8 @@ struct Snapshot<'a> {
     aliases: &'a [String],
 }
 
+/// Stores a new project without asking who may: requests go through
+/// [`super::access::create_project`]; this is for the CLI, the demo and the imports.
 pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Result<Project> {
     check_fields(f)?;
     let now = Utc::now();
@@ -277,6 +279,7 @@ pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Re
     Ok(created)
 }
 
+/// Unchecked, like [`insert`]: requests go through [`super::access::update_project`].
 pub async fn update(
     conn: &mut Conn<'_>,
     actor: &Actor,
