@@ -5,12 +5,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::visibility::{unknown_link, ENTERPRISE_VISIBLE};
 use super::{like_pattern, CreditCode, Grade, Page, Paging, Saved, Status};
 use crate::audit::{self, Actor};
-use crate::auth::Scope;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, utoipa::ToSchema)]
 pub struct Enterprise {
@@ -166,9 +167,9 @@ impl EnterpriseInput {
             Some(code) => {
                 let code = CreditCode::parse(code)
                     .map_err(|e| Error::invalid("parent_credit_code", e.to_string()))?;
-                let parent = find_by_code(conn, &code).await?.ok_or_else(|| {
-                    Error::invalid("parent_credit_code", format!("母公司 {code} 未登记"))
-                })?;
+                let parent = find_by_code(conn, &code)
+                    .await?
+                    .ok_or_else(|| unknown_link("parent_credit_code", "母公司"))?;
                 Some(parent.id)
             }
         };
@@ -214,9 +215,8 @@ pub struct Filter {
 }
 
 /// `$5` searches credit codes (stored upper-case), `$6` names and aliases.
-const LIST_WHERE: &str = "WHERE ($1 IS NULL OR e.county_id = $1)
-      AND ($2 IS NULL OR e.id = $2)
-      AND ($3 IS NULL OR e.county_id = $3)
+/// What a list adds to [`ENTERPRISE_VISIBLE`] (which takes `$1`, `$2`).
+const LIST_FILTER: &str = "AND ($3 IS NULL OR e.county_id = $3)
       AND ($4 IS NULL OR e.status = $4)
       AND ($5 IS NULL OR e.credit_code LIKE $5 ESCAPE '\\' OR e.name LIKE $6 ESCAPE '\\'
            OR EXISTS (SELECT 1 FROM enterprise_aliases a
@@ -235,7 +235,8 @@ pub async fn list(
         .map(like_pattern);
     let q = q_name.as_deref().map(str::to_uppercase);
     let status = filter.status.map(Status::code);
-    let sql_count = format!("SELECT COUNT(*) FROM enterprises e {LIST_WHERE}");
+    let sql_count =
+        format!("SELECT COUNT(*) FROM enterprises e WHERE {ENTERPRISE_VISIBLE} {LIST_FILTER}");
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&sql_count)
         .bind(scope.county())
         .bind(scope.enterprise())
@@ -249,7 +250,7 @@ pub async fn list(
         "SELECT e.*, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS project_count
          FROM enterprises e JOIN jurisdictions j ON j.id = e.county_id
-         {LIST_WHERE}
+         WHERE {ENTERPRISE_VISIBLE} {LIST_FILTER}
          ORDER BY j.code, e.name LIMIT $7 OFFSET $8"
     );
     let items = on_conn!(conn, |c| sqlx::query_as::<_, EnterpriseListItem>(&sql)
@@ -369,6 +370,8 @@ async fn check_parent(conn: &mut Conn<'_>, id: Option<i64>, parent_id: Option<i6
     Ok(())
 }
 
+/// Stores a new enterprise without asking who may: requests go through
+/// [`super::access::create_enterprise`]; this is for the CLI, the demo and the imports.
 pub async fn insert(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -422,6 +425,7 @@ pub async fn insert(
 }
 
 /// Replaces the stored fields of enterprise `id`; records nothing when nothing changed.
+/// Unchecked, like [`insert`]: requests go through [`super::access::update_enterprise`].
 pub async fn update(
     conn: &mut Conn<'_>,
     actor: &Actor,

@@ -2,12 +2,15 @@
 //! code (DESIGN §2; legal representative per Art. 5, parent enterprise per Art. 7) and their
 //! projects / communities (the places Art. 12 notice boards must cover).
 
+pub mod access;
 pub mod credit_code;
 pub mod enterprise;
 pub mod import;
 pub mod jurisdiction;
 pub mod project;
+pub mod visibility;
 
+pub use access::{visible_enterprise, visible_project};
 pub use credit_code::CreditCode;
 
 use serde::{Deserialize, Serialize};

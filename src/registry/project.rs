@@ -6,12 +6,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::visibility::{unknown_link, PROJECT_VISIBLE};
 use super::{like_pattern, Page, Paging, Saved};
 use crate::audit::{self, Actor};
-use crate::auth::Scope;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, utoipa::ToSchema)]
 pub struct Project {
@@ -98,7 +99,7 @@ impl ProjectInput {
     pub async fn validate(&self, conn: &mut Conn<'_>) -> Result<ProjectFields> {
         super::enterprise::get(conn, self.enterprise_id)
             .await
-            .map_err(|_| Error::invalid("enterprise_id", "开发企业不存在"))?;
+            .map_err(|_| unknown_link("enterprise_id", "开发企业"))?;
         super::jurisdiction::get(conn, self.county_id)
             .await
             .ok()
@@ -135,9 +136,8 @@ pub struct Filter {
     pub per_page: Option<i64>,
 }
 
-const LIST_WHERE: &str = "WHERE ($1 IS NULL OR p.county_id = $1)
-      AND ($2 IS NULL OR p.enterprise_id = $2)
-      AND ($3 IS NULL OR p.county_id = $3)
+/// What a list adds to [`PROJECT_VISIBLE`] (which takes `$1`, `$2`).
+const LIST_FILTER: &str = "AND ($3 IS NULL OR p.county_id = $3)
       AND ($4 IS NULL OR p.enterprise_id = $4)
       AND ($5 IS NULL OR p.name LIKE $5 ESCAPE '\\' OR p.address LIKE $5 ESCAPE '\\'
            OR EXISTS (SELECT 1 FROM project_aliases a WHERE a.project_id = p.id AND a.alias LIKE $5 ESCAPE '\\'))";
@@ -154,7 +154,7 @@ pub async fn list(
         .filter(|q| !q.trim().is_empty())
         .map(like_pattern);
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM projects p {LIST_WHERE}"
+        "SELECT COUNT(*) FROM projects p WHERE {PROJECT_VISIBLE} {LIST_FILTER}"
     ))
     .bind(scope.county())
     .bind(scope.enterprise())
@@ -168,7 +168,7 @@ pub async fn list(
          FROM projects p
          JOIN enterprises e ON e.id = p.enterprise_id
          JOIN jurisdictions j ON j.id = p.county_id
-         {LIST_WHERE}
+         WHERE {PROJECT_VISIBLE} {LIST_FILTER}
          ORDER BY j.code, p.name LIMIT $6 OFFSET $7"
     ))
     .bind(scope.county())
@@ -236,6 +236,8 @@ struct Snapshot<'a> {
     aliases: &'a [String],
 }
 
+/// Stores a new project without asking who may: requests go through
+/// [`super::access::create_project`]; this is for the CLI, the demo and the imports.
 pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Result<Project> {
     check_fields(f)?;
     let now = Utc::now();
@@ -277,6 +279,7 @@ pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Re
     Ok(created)
 }
 
+/// Unchecked, like [`insert`]: requests go through [`super::access::update_project`].
 pub async fn update(
     conn: &mut Conn<'_>,
     actor: &Actor,

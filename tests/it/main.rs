@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod access_writes;
 mod audit_log;
 mod filings;
 mod hotline;

@@ -17,7 +17,8 @@ use crate::hotline::tickets::{self, Ticket};
 use crate::hotline::view::{self, Named};
 use crate::hotline::Attribution;
 use crate::registry::enterprise::{self, Enterprise};
-use crate::registry::{project, CreditCode, Page};
+use crate::registry::visibility::unknown_link;
+use crate::registry::{access, project, CreditCode, Page};
 use crate::web::api::hotline::import_options;
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
@@ -169,13 +170,14 @@ pub async fn assign(
     Path(id): Path<i64>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, PageError> {
+    user.principal.require_officer()?;
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
     let code = CreditCode::parse(&f.credit_code)
         .map_err(|e| Error::invalid("credit_code", e.to_string()))?;
-    let e = enterprise::find_by_code(&mut conn, &code)
+    let e = access::enterprise_by_code_in_scope(&mut conn, user.principal.scope(), &code)
         .await?
-        .ok_or_else(|| Error::invalid("credit_code", format!("企业 {code} 未登记")))?;
+        .ok_or_else(|| unknown_link("credit_code", "企业"))?;
     let project_id = match crate::text::tidy(&f.project_name) {
         name if name.is_empty() => None,
         name => Some(
