@@ -122,3 +122,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+/// Path parameters whose rejection speaks our error format: an id that does not parse (text,
+/// or beyond i64) names no object, so it is answered like a missing one (404, JSON body).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(axum::extract::rejection::PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(HttpError {
+                    field: Some("path".into()),
+                    message: format!("路径中的编号无效：{}", e.body_text()),
+                    ..HttpError::not_found()
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e.body_text(), "path parameters missing from route");
+                Err(HttpError::not_found())
+            }
+        }
+    }
+}

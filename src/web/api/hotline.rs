@@ -1,7 +1,9 @@
 //! Hotline endpoints: import, tickets, the unmatched queue, metrics.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::web::extract::Path;
 use axum::Json;
 use serde::Deserialize;
 

@@ -1,7 +1,9 @@
 //! Registry endpoints: jurisdictions, enterprises, projects and their bulk import.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::web::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
