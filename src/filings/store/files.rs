@@ -7,7 +7,7 @@ use super::lifecycle::owned_editable;
 use super::{files, get, FileRef};
 use crate::audit;
 use crate::auth::Principal;
-use crate::blobs::{self, BlobStore};
+use crate::blobs::{self, BlobStore, Limits};
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
@@ -22,12 +22,12 @@ const MAX_PHOTOS: i64 = 10;
 pub async fn attach(
     conn: &mut Conn<'_>,
     store: &dyn BlobStore,
-    max_bytes: usize,
+    limits: Limits,
     p: &Principal,
     id: i64,
     slot: &str,
     original_name: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
 ) -> Result<FileRef> {
     let (f, _) = owned_editable(conn, p, id).await?;
     if !f.kind.file_slots().iter().any(|(s, _)| *s == slot) {
@@ -41,12 +41,13 @@ pub async fn attach(
             },
         ));
     }
-    // What the file is decides where it may go, before anything is written.
-    let file_type = blobs::inspect(bytes, max_bytes, slot)?;
+    let name: String = original_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    // The cheap refusal first: a full board filing decodes nothing.
     if slot == "photo" {
-        if !file_type.is_image() {
-            return Err(Error::invalid(slot, "公示牌照片应为 JPEG 或 PNG 图片"));
-        }
         let n: i64 = on_conn!(conn, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM filing_files WHERE filing_id = $1 AND slot = 'photo'"
         )
@@ -59,6 +60,13 @@ pub async fn attach(
                 format!("每份公示牌备案最多{MAX_PHOTOS}张照片"),
             ));
         }
+    }
+    // What the file is decides where it may go, before anything is written.
+    let checked = blobs::inspect_blocking(bytes, limits, slot, &name).await?;
+    if slot == "photo" {
+        if !checked.file_type().is_image() {
+            return Err(Error::invalid(slot, "公示牌照片应为 JPEG 或 PNG 图片"));
+        }
     } else {
         on_conn!(conn, |c| sqlx::query(
             "DELETE FROM filing_files WHERE filing_id = $1 AND slot = $2"
@@ -69,12 +77,7 @@ pub async fn attach(
         .await
         .map(|r| r.rows_affected()))?;
     }
-    let stored = blobs::store(conn, store, bytes, max_bytes, slot).await?;
-    let name: String = original_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let stored = blobs::store(conn, store, &checked).await?;
     let file_id: i64 = on_conn!(conn, |c| {
         sqlx::query_scalar(
         "INSERT INTO filing_files (filing_id, slot, sha256, original_name, content_type, size, created_at)

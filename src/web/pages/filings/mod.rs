@@ -17,6 +17,7 @@ use self::compare::{compare, CompareRow};
 use self::form::{fields_for, form_values, payload_from_form, FormField, Values};
 use super::{render, Nav};
 use crate::auth::{Principal, Role};
+use crate::blobs::Limits;
 use crate::error::{Error, Result};
 use crate::filings::format_yuan;
 use crate::filings::state::{self, OrgView};
@@ -440,12 +441,12 @@ pub async fn upload(
     store::attach(
         &mut tx.conn(),
         s.blobs.as_ref(),
-        s.config.max_file_bytes,
+        Limits::from_config(&s.config),
         &user.principal,
         id,
         &slot,
         &name,
-        &bytes,
+        bytes,
     )
     .await?;
     tx.commit().await?;
