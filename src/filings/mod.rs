@@ -366,9 +366,93 @@ impl BoardContents {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoticeBoard {
     pub place: Place,
+    /// As filed; checked into a [`BoardCm`] before anything is computed from it.
+    #[serde(deserialize_with = "width_cm")]
     pub width_cm: i64,
+    #[serde(deserialize_with = "height_cm")]
     pub height_cm: i64,
     pub contents: BoardContents,
+}
+
+impl NoticeBoard {
+    /// Width and height as bounded lengths; the error names the side that is out of range.
+    pub fn size(&self) -> Result<(BoardCm, BoardCm)> {
+        let side = |field: &str, cm: i64| {
+            BoardCm::new(cm).ok_or_else(|| Error::invalid(field, BoardCm::range_message(cm)))
+        };
+        Ok((
+            side("width_cm", self.width_cm)?,
+            side("height_cm", self.height_cm)?,
+        ))
+    }
+}
+
+// A side too large even for an i64 fails in the JSON itself; the payload is a tagged enum,
+// so serde cannot say where. These name the field in the message.
+fn width_cm<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    side_cm(d, "width_cm")
+}
+
+fn height_cm<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    side_cm(d, "height_cm")
+}
+
+fn side_cm<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    field: &str,
+) -> std::result::Result<i64, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    v.as_i64().ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{field}: 应为 1–{} 之间的整数厘米，填写的是 {v}",
+            BoardCm::MAX
+        ))
+    })
+}
+
+/// One side of a notice board in whole centimetres, 1 cm to 100 m: anything a person could
+/// have measured, so arithmetic on it cannot overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BoardCm(u16);
+
+impl BoardCm {
+    pub const MAX: u16 = 10_000;
+
+    pub fn new(cm: i64) -> Option<BoardCm> {
+        u16::try_from(cm)
+            .ok()
+            .filter(|cm| (1..=Self::MAX).contains(cm))
+            .map(BoardCm)
+    }
+
+    /// A length as typed in a form: whole centimetres, full-width digits allowed.
+    pub fn parse(s: &str) -> std::result::Result<BoardCm, String> {
+        let s = crate::text::clean(s);
+        if s.is_empty() {
+            return Err("请填写尺寸（厘米）".into());
+        }
+        if !s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            return Err(format!("“{s}”不是整数厘米"));
+        }
+        match s.parse::<i64>() {
+            Ok(cm) => BoardCm::new(cm).ok_or_else(|| Self::range_message(cm)),
+            Err(_) => Err(format!("“{s}”超出 1–{} 厘米的范围", Self::MAX)),
+        }
+    }
+
+    fn range_message(cm: i64) -> String {
+        format!("尺寸应在 1–{} 厘米之间，填写的是 {cm}", Self::MAX)
+    }
+
+    pub fn get(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+impl std::fmt::Display for BoardCm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -424,7 +508,18 @@ fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
     }
 }
 
+/// Most full-time staff one org may list; far above any real org, low enough that checking a
+/// list stays cheap.
+pub const MAX_STAFF: usize = 500;
+
 fn check_staff(staff: &[StaffMember]) -> Result<()> {
+    if staff.len() > MAX_STAFF {
+        return Err(Error::invalid(
+            "staff",
+            format!("专职工作人员最多{MAX_STAFF}名，填写了{}名", staff.len()),
+        ));
+    }
+    let mut mobiles = std::collections::HashSet::with_capacity(staff.len());
     for (i, m) in staff.iter().enumerate() {
         if m.name.trim().is_empty() {
             return Err(Error::invalid(
@@ -432,7 +527,7 @@ fn check_staff(staff: &[StaffMember]) -> Result<()> {
                 format!("第{}名工作人员的姓名为空", i + 1),
             ));
         }
-        if staff[..i].iter().any(|o| o.mobile == m.mobile) {
+        if !mobiles.insert(m.mobile.as_str()) {
             return Err(Error::invalid(
                 "staff",
                 format!("工作人员手机号 {} 重复", m.mobile),
@@ -515,13 +610,19 @@ impl Payload {
                         return Err(Error::invalid("place", "所选项目不属于本企业"));
                     }
                 }
+                let (w, h) = b.size()?;
                 let width = ctx.rules.value("board_width_cm", ctx.today, None).value;
                 let height = ctx.rules.value("board_height_cm", ctx.today, None).value;
                 // Boards are measured by hand: a few centimetres either way is the same board.
+                // The rule set's values are data too, hence the checked difference.
                 const TOLERANCE_CM: i64 = 5;
-                if (b.width_cm - width).abs() > TOLERANCE_CM
-                    || (b.height_cm - height).abs() > TOLERANCE_CM
-                {
+                let off = |filed: BoardCm, rule: i64| {
+                    filed
+                        .get()
+                        .checked_sub(rule)
+                        .is_none_or(|d| d.abs() > TOLERANCE_CM)
+                };
+                if off(w, width) || off(h, height) {
                     return Err(Error::invalid(
                         "size",
                         format!("公示牌规格应为 {width}cm × {height}cm（第十二条），填写的是 {}cm × {}cm", b.width_cm, b.height_cm),
@@ -622,5 +723,65 @@ mod tests {
         assert_eq!(parse_yuan("abc"), None);
         assert_eq!(parse_yuan("-5"), None);
         assert_eq!(format_yuan(5_000_050), "50000.50");
+    }
+
+    #[test]
+    fn board_sizes_are_bounded() {
+        assert_eq!(BoardCm::parse("120").map(BoardCm::get), Ok(120));
+        assert_eq!(BoardCm::parse("１２０").map(BoardCm::get), Ok(120));
+        for bad in [
+            "",
+            "0",
+            "-120",
+            "10001",
+            "-9223372036854775688",
+            "1e3",
+            "12.5",
+            "abc",
+        ] {
+            assert!(BoardCm::parse(bad).is_err(), "{bad}");
+        }
+        assert!(BoardCm::new(i64::MIN).is_none() && BoardCm::new(i64::MAX).is_none());
+        let board = NoticeBoard {
+            place: Place::OrgOffice,
+            width_cm: -9_223_372_036_854_775_688,
+            height_cm: 90,
+            contents: BoardContents::default(),
+        };
+        match board.size() {
+            Err(Error::Invalid(inv)) => assert_eq!(inv.field, "width_cm"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn board_size_parse_never_panics(s in any::<String>()) {
+                let _ = BoardCm::parse(&s);
+            }
+
+            #[test]
+            fn any_integer_is_bounded_or_refused(cm in any::<i64>()) {
+                match BoardCm::new(cm) {
+                    Some(b) => prop_assert!((1..=i64::from(BoardCm::MAX)).contains(&b.get()) && b.get() == cm),
+                    None => prop_assert!(!(1..=i64::from(BoardCm::MAX)).contains(&cm)),
+                }
+                prop_assert_eq!(BoardCm::parse(&cm.to_string()).ok(), BoardCm::new(cm));
+            }
+
+            #[test]
+            fn valid_sizes_round_trip(cm in 1i64..=10_000) {
+                let b = BoardCm::parse(&cm.to_string()).unwrap();
+                prop_assert_eq!(b.get(), cm);
+                prop_assert_eq!(BoardCm::parse(&b.to_string()), Ok(b));
+            }
+        }
     }
 }

@@ -150,7 +150,7 @@ fn answers_for(enterprise_id: i64, handed: &[(i64, i64)]) -> String {
 }
 
 pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<Ticket>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let enterprise = match (scope, filter.enterprise_id) {
         (Scope::Enterprise(own), Some(asked)) if asked != own => {
             return Ok(paging.wrap(Vec::new(), 0))

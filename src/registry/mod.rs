@@ -21,7 +21,8 @@ pub struct Page<T> {
     pub per_page: i64,
 }
 
-/// Paging parameters as they arrive from a query string, clamped to sane bounds.
+/// Paging parameters as they arrive from a query string: `per_page` clamped to sane bounds,
+/// `page` refused beyond [`Paging::MAX_PAGE`] so that the offset cannot overflow.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {
     pub page: i64,
@@ -29,15 +30,25 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Self {
-        Paging {
-            page: page.unwrap_or(1).max(1),
-            per_page: per_page.unwrap_or(50).clamp(1, 500),
+    /// Far past the last page of any list here (a million pages of up to 500 rows).
+    pub const MAX_PAGE: i64 = 1_000_000;
+
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> crate::error::Result<Self> {
+        let page = page.unwrap_or(1).max(1);
+        if page > Self::MAX_PAGE {
+            return Err(crate::error::Error::invalid(
+                "page",
+                format!("页码应在 1–{} 之间", Self::MAX_PAGE),
+            ));
         }
+        Ok(Paging {
+            page,
+            per_page: per_page.unwrap_or(50).clamp(1, 500),
+        })
     }
 
     pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
+        (self.page - 1).saturating_mul(self.per_page)
     }
 
     pub fn wrap<T>(&self, items: Vec<T>, total: i64) -> Page<T> {

@@ -92,7 +92,7 @@ const LIST_WHERE: &str = "WHERE ($1 IS NULL OR e.county_id = $1)
       AND ($5 IS NULL OR f.kind = $5)";
 
 pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<ListItem>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let status = filter.status.map(Status::code);
     let kind = filter.kind.map(Kind::code);
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(

@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
 use crate::filings::{
-    format_yuan, parse_yuan, BoardContents, Delegation, Documents, Establishment, HotlineChange,
-    Kind, ManagerChange, NoticeBoard, OfficeChange, Payload, Place, StaffChange, StaffMember,
+    format_yuan, parse_yuan, BoardCm, BoardContents, Delegation, Documents, Establishment,
+    HotlineChange, Kind, ManagerChange, NoticeBoard, OfficeChange, Payload, Place, StaffChange,
+    StaffMember, MAX_STAFF,
 };
 use crate::phone::{Hotline, Mobile};
 use crate::registry::project::Project;
@@ -245,27 +246,34 @@ fn staff(v: &Values) -> Result<Vec<StaffMember>> {
         if parts.is_empty() {
             continue;
         }
-        if parts.len() != 3 {
+        // Stop reading a list that is already too long; the domain check words the refusal.
+        if out.len() == MAX_STAFF {
+            return Err(Error::invalid(
+                "staff",
+                format!("专职工作人员最多{MAX_STAFF}名"),
+            ));
+        }
+        let [name, role, mobile] = parts[..] else {
             return Err(Error::invalid(
                 "staff",
                 format!("第{}行应为：姓名 岗位 手机号", i + 1),
             ));
-        }
-        let mobile = Mobile::parse(parts[2])
+        };
+        let mobile = Mobile::parse(mobile)
             .map_err(|m| Error::invalid("staff", format!("第{}行：{m}", i + 1)))?;
         out.push(StaffMember {
-            name: parts[0].into(),
-            role: parts[1].into(),
+            name: name.into(),
+            role: role.into(),
             mobile,
         });
     }
     Ok(out)
 }
 
-fn number(v: &Values, k: &str, label: &str) -> Result<i64> {
-    crate::text::clean(get(v, k))
-        .parse()
-        .map_err(|_| Error::invalid(k, format!("{label}应为整数")))
+fn board_cm(v: &Values, k: &str, label: &str) -> Result<i64> {
+    BoardCm::parse(get(v, k))
+        .map(BoardCm::get)
+        .map_err(|m| Error::invalid(k, format!("{label}：{m}")))
 }
 
 /// A form's values as a payload; the error names the field.
@@ -321,8 +329,8 @@ pub fn payload_from_form(kind: Kind, v: &Values) -> Result<Payload> {
             };
             Payload::NoticeBoard(NoticeBoard {
                 place,
-                width_cm: number(v, "width_cm", "宽")?,
-                height_cm: number(v, "height_cm", "高")?,
+                width_cm: board_cm(v, "width_cm", "宽")?,
+                height_cm: board_cm(v, "height_cm", "高")?,
                 contents: BoardContents {
                     service_content: checked("c_service_content"),
                     responsible_person: checked("c_responsible_person"),
