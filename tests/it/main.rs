@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod audit_log;
+mod bounds;
 mod filings;
 mod hotline;
 mod imports;
