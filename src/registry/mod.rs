@@ -192,3 +192,35 @@ impl Status {
 
 crate::text_column!(Status, Status::parse);
 crate::text_column!(CreditCode, |s| CreditCode::parse(s).ok());
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::Paging;
+    use crate::error::Error;
+
+    #[test]
+    fn page_past_the_limit_names_the_field() {
+        match Paging::new(Some(i64::MAX), None) {
+            Err(Error::Invalid(inv)) => assert_eq!(inv.field, "page"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Paging::new(Some(-5), Some(0)).unwrap().offset(), 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn offsets_never_overflow(page in any::<Option<i64>>(), per_page in any::<Option<i64>>()) {
+            if let Ok(p) = Paging::new(page, per_page) {
+                prop_assert!((1..=Paging::MAX_PAGE).contains(&p.page));
+                prop_assert!((1..=500).contains(&p.per_page));
+                prop_assert_eq!(p.offset(), (p.page - 1) * p.per_page);
+            } else {
+                prop_assert!(page.is_some_and(|p| p > Paging::MAX_PAGE));
+            }
+        }
+    }
+}
