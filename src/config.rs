@@ -26,6 +26,9 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Largest single uploaded file (photo, PDF) accepted for a filing.
     pub max_file_bytes: usize,
+    /// Largest photo accepted, in pixels (width × height), read from the image header before
+    /// it is decoded.
+    pub max_image_pixels: u64,
     /// The rule set in force: one of the files under `scoring-rules/` (e.g. `jining-2021`).
     pub rule_set: String,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
@@ -48,6 +51,7 @@ struct FileConfig {
     trust_forwarded_for: Option<bool>,
     max_upload_bytes: Option<usize>,
     max_file_bytes: Option<usize>,
+    max_image_pixels: Option<u64>,
     rule_set: Option<String>,
     log: Option<String>,
 }
@@ -77,6 +81,7 @@ impl Config {
             trust_forwarded_for: false,
             max_upload_bytes: 20 * 1024 * 1024,
             max_file_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 40_000_000,
             rule_set: "jining-2021".into(),
             log: "info".into(),
         }
@@ -174,6 +179,12 @@ impl Config {
             c.max_file_bytes,
             "max_file_bytes",
         )?;
+        c.max_image_pixels = pick(
+            env("MAX_IMAGE_PIXELS"),
+            file.max_image_pixels,
+            c.max_image_pixels,
+            "max_image_pixels",
+        )?;
         if let Some(v) = env("RULE_SET").or(file.rule_set) {
             c.rule_set = v;
         }
@@ -186,6 +197,9 @@ impl Config {
                 "config",
                 "session_ttl_minutes ≥ 5，login_max_failures ≥ 1，login_window_minutes ≥ 1",
             ));
+        }
+        if c.max_image_pixels < 1 {
+            return Err(Error::invalid("max_image_pixels", "max_image_pixels ≥ 1"));
         }
         Ok(c)
     }

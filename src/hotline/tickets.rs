@@ -156,7 +156,7 @@ pub const COUNTY_SEES: &str =
     "($1 IS NULL OR t.county_id = $1 OR (t.county_id IS NULL AND t.enterprise_id IS NULL))";
 
 pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<Ticket>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let enterprise = match (scope, filter.enterprise_id) {
         (Scope::Enterprise(own), Some(asked)) if asked != own => {
             return Ok(paging.wrap(Vec::new(), 0))

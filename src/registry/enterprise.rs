@@ -122,6 +122,9 @@ pub struct EnterpriseFields {
 
 /// Checks the parts that need no database: name, status date, e-mail.
 pub fn check_fields(f: &EnterpriseFields) -> Result<()> {
+    if let Some(a) = &f.aliases {
+        crate::text::aliases(a.iter().map(String::as_str), "aliases")?;
+    }
     if f.name.is_empty() {
         return Err(Error::invalid("name", "企业名称不能为空"));
     }
@@ -191,12 +194,10 @@ impl EnterpriseInput {
             county_id: county.id,
             phone: crate::text::clean(&self.phone),
             email: crate::text::clean(&self.email),
-            aliases: self.aliases.as_ref().map(|a| {
-                a.iter()
-                    .map(|s| crate::text::tidy(s))
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            }),
+            aliases: self
+                .aliases
+                .as_ref()
+                .map(|a| crate::text::dedupe(a.iter().map(String::as_str))),
         };
         check_fields(&fields)?;
         Ok(fields)
@@ -227,7 +228,7 @@ pub async fn list(
     scope: Scope,
     filter: &Filter,
 ) -> Result<Page<EnterpriseListItem>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let q_name = filter
         .q
         .as_deref()
@@ -518,12 +519,11 @@ async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Re
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(aliases.len());
     for a in aliases {
-        if seen.contains(&a.as_str()) {
+        if !seen.insert(a.as_str()) {
             continue;
         }
-        seen.push(a);
         on_conn!(conn, |c| sqlx::query(
             "INSERT INTO enterprise_aliases (enterprise_id, alias) VALUES ($1, $2)"
         )

@@ -77,6 +77,9 @@ pub struct ProjectFields {
 }
 
 pub fn check_fields(f: &ProjectFields) -> Result<()> {
+    if let Some(a) = &f.aliases {
+        crate::text::aliases(a.iter().map(String::as_str), "aliases")?;
+    }
     if f.name.is_empty() {
         return Err(Error::invalid("name", "项目名称不能为空"));
     }
@@ -113,12 +116,10 @@ impl ProjectInput {
             sales_site_open: self.sales_site_open,
             delivery_date: self.delivery_date,
             units_delivered: self.units_delivered,
-            aliases: self.aliases.as_ref().map(|a| {
-                a.iter()
-                    .map(|s| crate::text::tidy(s))
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            }),
+            aliases: self
+                .aliases
+                .as_ref()
+                .map(|a| crate::text::dedupe(a.iter().map(String::as_str))),
         };
         check_fields(&fields)?;
         Ok(fields)
@@ -147,7 +148,7 @@ pub async fn list(
     scope: Scope,
     filter: &Filter,
 ) -> Result<Page<ProjectListItem>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let q = filter
         .q
         .as_deref()
@@ -360,12 +361,11 @@ async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Re
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(aliases.len());
     for a in aliases {
-        if seen.contains(&a.as_str()) {
+        if !seen.insert(a.as_str()) {
             continue;
         }
-        seen.push(a);
         on_conn!(conn, |c| sqlx::query(
             "INSERT INTO project_aliases (project_id, alias) VALUES ($1, $2)"
         )

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod access_writes;
 mod audit_log;
+mod bounds;
 mod filings;
 mod hotline;
 mod imports;

@@ -148,7 +148,7 @@ pub async fn list_audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<Entry>>> {
     p.require_admin()?;
-    let paging = Paging::new(q.page, q.per_page);
+    let paging = Paging::new(q.page, q.per_page)?;
     let filter = audit::Filter {
         entity_type: q.entity_type,
         entity_id: q.entity_id,

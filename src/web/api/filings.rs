@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::auth::Principal;
+use crate::blobs::Limits;
 use crate::error::Error;
 use crate::filings::state::{self, OrgView};
 use crate::filings::store::{self, FileRef, Filing, FilingDetail, ListItem};
@@ -160,12 +161,12 @@ pub async fn upload_file(
     let f = store::attach(
         &mut tx.conn(),
         s.blobs.as_ref(),
-        s.config.max_file_bytes,
+        Limits::from_config(&s.config),
         &p,
         id,
         &q.slot,
         &name,
-        &body,
+        body.to_vec(),
     )
     .await?;
     tx.commit().await?;

@@ -19,7 +19,7 @@ use crate::hotline::Attribution;
 use crate::registry::enterprise::{self, Enterprise};
 use crate::registry::visibility::unknown_link;
 use crate::registry::{access, project, CreditCode, Page};
-use crate::web::api::hotline::import_options;
+use crate::web::api::hotline::{check_period, import_options};
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::AppState;
@@ -27,6 +27,20 @@ use crate::web::AppState;
 fn default_year() -> i32 {
     use chrono::Datelike;
     crate::time::today().year()
+}
+
+/// A `year` query parameter: empty means none; anything else must be a year hotline figures
+/// can be asked for, or the page answers 422 naming the field.
+fn year_param(s: &str) -> Result<Option<i32>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let year = s
+        .parse()
+        .map_err(|_| Error::invalid("year", format!("“{s}”不是年份")))?;
+    check_period(Some(year), None)?;
+    Ok(Some(year))
 }
 
 #[derive(Deserialize, Default)]
@@ -69,7 +83,7 @@ pub async fn list(
     let nav = Nav::new(&s, &user).await?;
     let filter = tickets::Filter {
         q: Some(p.q.clone()),
-        year: p.year.parse().ok(),
+        year: year_param(&p.year)?,
         category: Some(p.category.clone()).filter(|c| !c.is_empty()),
         attribution: Attribution::parse(&p.attribution),
         page: p.page.parse().ok(),
@@ -278,7 +292,7 @@ pub async fn rankings(
 ) -> Result<Response, PageError> {
     user.principal.require_officer()?;
     let nav = Nav::new(&s, &user).await?;
-    let year = q.year.parse().unwrap_or_else(|_| default_year());
+    let year = year_param(&q.year)?.unwrap_or_else(default_year);
     let m = {
         let mut c = s.db.acquire().await?;
         view::scoped(&mut c.conn(), user.principal.scope(), year, None).await?
@@ -310,7 +324,7 @@ pub async fn enterprise_summary(
     Query(q): Query<YearParam>,
 ) -> Result<Response, PageError> {
     let nav = Nav::new(&s, &user).await?;
-    let year = q.year.parse().unwrap_or_else(|_| default_year());
+    let year = year_param(&q.year)?.unwrap_or_else(default_year);
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
     let e = enterprise::get(&mut conn, id).await?;
