@@ -20,7 +20,7 @@ use crate::filings::state::{self, OrgView};
 use crate::filings::store::{self, FileRef, Filing, FilingDetail, ListItem};
 use crate::filings::worklist::{self, Worklist};
 use crate::filings::Payload;
-use crate::registry::{enterprise, Page};
+use crate::registry::Page;
 use crate::web::error::{ErrorBody, HttpError};
 use crate::web::extract::{ApiJson, ApiQuery};
 use crate::web::AppState;
@@ -234,10 +234,7 @@ pub async fn org(
 ) -> ApiResult<Json<OrgView>> {
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
-    let e = enterprise::get(&mut conn, id).await?;
-    if !p.can_view_enterprise(&e) {
-        return Err(Error::NotFound("企业").into());
-    }
+    let e = crate::registry::visible_enterprise(&mut conn, &p, id).await?;
     let as_of = q.as_of.unwrap_or_else(crate::time::today);
     Ok(Json(state::view(&mut conn, &e, &s.rules, as_of).await?))
 }

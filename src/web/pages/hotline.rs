@@ -16,7 +16,7 @@ use crate::hotline::queue::{self, Assignment};
 use crate::hotline::tickets::{self, Ticket};
 use crate::hotline::view::{self, Named};
 use crate::hotline::Attribution;
-use crate::registry::enterprise::{self, Enterprise};
+use crate::registry::enterprise::Enterprise;
 use crate::registry::visibility::unknown_link;
 use crate::registry::{access, project, CreditCode, Page};
 use crate::web::api::hotline::{check_period, import_options};
@@ -327,10 +327,7 @@ pub async fn enterprise_summary(
     let year = year_param(&q.year)?.unwrap_or_else(default_year);
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
-    let e = enterprise::get(&mut conn, id).await?;
-    if !user.principal.can_view_enterprise(&e) {
-        return Err(Error::NotFound("企业").into());
-    }
+    let e = crate::registry::visible_enterprise(&mut conn, &user.principal, id).await?;
     let scoped = view::scoped(&mut conn, crate::auth::Scope::Enterprise(id), year, None).await?;
     let m = scoped.enterprises.into_iter().next();
     let classifier = Classifier::shipped()?;

@@ -31,11 +31,7 @@ use crate::web::AppState;
 
 async fn load_enterprise(state: &AppState, p: &Principal, id: i64) -> Result<Enterprise> {
     let mut c = state.db.acquire().await?;
-    let e = enterprise::get(&mut c.conn(), id).await?;
-    if !p.can_view_enterprise(&e) {
-        return Err(Error::NotFound("企业"));
-    }
-    Ok(e)
+    crate::registry::visible_enterprise(&mut c.conn(), p, id).await
 }
 
 fn is_owner(p: &Principal, enterprise_id: i64) -> bool {
