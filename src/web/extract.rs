@@ -123,8 +123,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Path parameters whose rejection speaks our error format: an id that does not parse (text,
-/// or beyond i64) names no object, so it is answered like a missing one (404, JSON body).
+/// Path parameters whose rejection speaks our error format (400 with the JSON body naming the
+/// path) instead of axum's plain text: an id that is text, or beyond i64.
 pub struct Path<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
@@ -136,8 +136,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
             Err(axum::extract::rejection::PathRejection::FailedToDeserializePathParams(e)) => {
                 Err(HttpError {
                     field: Some("path".into()),
-                    message: format!("路径中的编号无效：{}", e.body_text()),
-                    ..HttpError::not_found()
+                    ..HttpError::bad_request(format!("路径中的编号无效：{}", e.body_text()))
                 })
             }
             Err(e) => {

@@ -245,10 +245,9 @@ async fn client_mistakes_are_4xx(app: TestApp) {
         c.get("/api/v1/enterprises/999999").await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        c.get("/api/v1/enterprises/abc").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    let resp = c.get("/api/v1/enterprises/abc").await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json()["error"]["field"], "path", "JSON error body");
     assert_eq!(
         c.get("/api/v1/nothing-here").await.status,
         StatusCode::NOT_FOUND
