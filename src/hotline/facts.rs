@@ -1,0 +1,492 @@
+//! A columnar copy of the ticket facts the metrics read, so that a year's metrics scan a few
+//! arrays instead of decoding a million rows through the database driver (DESIGN §4: the
+//! database stays the source of truth; this is a cache of it).
+//!
+//! The copy is one file, `<data-dir>/facts/tickets.facts`, stamped with the database's ticket
+//! generation: a counter every transaction that changes tickets bumps (an import, an
+//! assignment). The process that made the change patches the file in place of the old one;
+//! any other instance, or this one after a restart or a failed patch, sees a file whose stamp
+//! is not the database's and rebuilds it from the tickets table once. A stale file is never
+//! read, so every instance computes the same figures from the same data.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use futures_util::TryStreamExt;
+
+use super::Satisfaction;
+use crate::db::Conn;
+use crate::error::{Error, Result};
+use crate::on_conn;
+
+const MAGIC: &[u8; 8] = b"ACFACTS1";
+/// The columns, in file order, each `rows` little-endian i64 (`NULL` for a missing time).
+const COLUMNS: usize = 13;
+pub const NULL: i64 = i64::MIN;
+
+/// One ticket as the metrics see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub key: (u64, u64),
+    pub enterprise: Option<i64>,
+    pub received: i64,
+    pub forwarded: Option<i64>,
+    pub responded: Option<i64>,
+    pub closed: Option<i64>,
+    pub revisited: bool,
+    pub revisited_at: Option<i64>,
+    pub sat: Satisfaction,
+    pub group: bool,
+    pub source_fields: i64,
+    pub category: String,
+}
+
+/// A ticket's identity in the copy: a 128-bit digest of (source, ticket number), computed the
+/// same way by every build (the file records a probe value and is rebuilt if it differs).
+pub fn key(source: &str, ticket_no: &str) -> (u64, u64) {
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, source, ticket_no).hash(&mut h);
+        h.finish()
+    };
+    (half(1), half(2))
+}
+
+fn probe() -> u64 {
+    key("aftercare", "facts").0
+}
+
+fn opt(v: i64) -> Option<i64> {
+    (v != NULL).then_some(v)
+}
+
+fn sat_code(s: Satisfaction) -> i64 {
+    match s {
+        Satisfaction::Satisfied => 0,
+        Satisfaction::Basically => 1,
+        Satisfaction::Dissatisfied => 2,
+        Satisfaction::Unrated => 3,
+    }
+}
+
+fn sat_from(code: i64) -> Satisfaction {
+    match code {
+        0 => Satisfaction::Satisfied,
+        1 => Satisfaction::Basically,
+        2 => Satisfaction::Dissatisfied,
+        _ => Satisfaction::Unrated,
+    }
+}
+
+/// The facts of every ticket, column by column.
+#[derive(Debug, Default, Clone)]
+pub struct Table {
+    pub generation: i64,
+    cols: [Vec<i64>; COLUMNS],
+    pub categories: Vec<String>,
+}
+
+/// Column positions.
+const KEY_HI: usize = 0;
+const KEY_LO: usize = 1;
+pub const ENTERPRISE: usize = 2;
+pub const RECEIVED: usize = 3;
+pub const FORWARDED: usize = 4;
+pub const RESPONDED: usize = 5;
+pub const CLOSED: usize = 6;
+pub const REVISITED: usize = 7;
+pub const REVISITED_AT: usize = 8;
+pub const SAT: usize = 9;
+pub const GROUP: usize = 10;
+pub const SOURCE_FIELDS: usize = 11;
+pub const CATEGORY: usize = 12;
+
+impl Table {
+    pub fn rows(&self) -> usize {
+        self.cols[0].len()
+    }
+
+    pub fn col(&self, c: usize) -> &[i64] {
+        &self.cols[c]
+    }
+
+    pub fn opt(&self, c: usize, row: usize) -> Option<i64> {
+        opt(self.cols[c][row])
+    }
+
+    fn category_code(&mut self, index: &mut HashMap<String, i64>, name: &str) -> i64 {
+        if let Some(code) = index.get(name) {
+            return *code;
+        }
+        let code = self.categories.len() as i64;
+        self.categories.push(name.to_string());
+        index.insert(name.to_string(), code);
+        code
+    }
+
+    fn category_index(&self) -> HashMap<String, i64> {
+        self.categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i as i64))
+            .collect()
+    }
+
+    fn values(&mut self, f: &Fact, index: &mut HashMap<String, i64>) -> [i64; COLUMNS] {
+        let o = |v: Option<i64>| v.unwrap_or(NULL);
+        [
+            f.key.0 as i64,
+            f.key.1 as i64,
+            o(f.enterprise),
+            f.received,
+            o(f.forwarded),
+            o(f.responded),
+            o(f.closed),
+            i64::from(f.revisited),
+            o(f.revisited_at),
+            sat_code(f.sat),
+            i64::from(f.group),
+            f.source_fields,
+            self.category_code(index, &f.category),
+        ]
+    }
+
+    pub fn push(&mut self, f: &Fact) {
+        let mut index = self.category_index();
+        let v = self.values(f, &mut index);
+        for (col, x) in self.cols.iter_mut().zip(v) {
+            col.push(x);
+        }
+    }
+
+    /// Replaces the facts of tickets already present (by key) and appends the others.
+    pub fn apply(&mut self, changes: &[Fact]) {
+        let mut index = self.category_index();
+        let mut at: HashMap<(u64, u64), usize> = (0..self.rows())
+            .map(|r| ((self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64), r))
+            .collect();
+        for f in changes {
+            let v = self.values(f, &mut index);
+            match at.get(&f.key) {
+                Some(&r) => {
+                    for (col, x) in self.cols.iter_mut().zip(v) {
+                        col[r] = x;
+                    }
+                }
+                None => {
+                    at.insert(f.key, self.rows());
+                    for (col, x) in self.cols.iter_mut().zip(v) {
+                        col.push(x);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-attributes tickets (by key) after an officer's assignment.
+    pub fn reassign(&mut self, keys: &[(u64, u64)], enterprise: i64) {
+        let wanted: std::collections::HashSet<(u64, u64)> = keys.iter().copied().collect();
+        for r in 0..self.rows() {
+            let k = (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64);
+            if wanted.contains(&k) {
+                self.cols[ENTERPRISE][r] = enterprise;
+            }
+        }
+    }
+
+    pub fn fact(&self, r: usize) -> Fact {
+        Fact {
+            key: (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64),
+            enterprise: self.opt(ENTERPRISE, r),
+            received: self.cols[RECEIVED][r],
+            forwarded: self.opt(FORWARDED, r),
+            responded: self.opt(RESPONDED, r),
+            closed: self.opt(CLOSED, r),
+            revisited: self.cols[REVISITED][r] != 0,
+            revisited_at: self.opt(REVISITED_AT, r),
+            sat: sat_from(self.cols[SAT][r]),
+            group: self.cols[GROUP][r] != 0,
+            source_fields: self.cols[SOURCE_FIELDS][r],
+            category: self
+                .categories
+                .get(self.cols[CATEGORY][r] as usize)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let rows = self.rows();
+        let mut out = Vec::with_capacity(64 + rows * COLUMNS * 8);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&probe().to_le_bytes());
+        out.extend_from_slice(&self.generation.to_le_bytes());
+        out.extend_from_slice(&(rows as u64).to_le_bytes());
+        out.extend_from_slice(&(self.categories.len() as u64).to_le_bytes());
+        for c in &self.categories {
+            out.extend_from_slice(&(c.len() as u64).to_le_bytes());
+            out.extend_from_slice(c.as_bytes());
+        }
+        for col in &self.cols {
+            for v in col {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// `None` for a file this build did not write or that is cut short.
+    fn decode(bytes: &[u8]) -> Option<Table> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(8)? != MAGIC || r.u64()? != probe() {
+            return None;
+        }
+        let generation = r.u64()? as i64;
+        let rows = usize::try_from(r.u64()?).ok()?;
+        let n_cat = usize::try_from(r.u64()?).ok()?;
+        let mut categories = Vec::with_capacity(n_cat.min(4096));
+        for _ in 0..n_cat {
+            let len = usize::try_from(r.u64()?).ok()?;
+            categories.push(String::from_utf8(r.take(len)?.to_vec()).ok()?);
+        }
+        let mut cols: [Vec<i64>; COLUMNS] = Default::default();
+        for col in cols.iter_mut() {
+            let raw = r.take(rows.checked_mul(8)?)?;
+            *col = raw
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+        }
+        (r.at == bytes.len()).then_some(Table {
+            generation,
+            cols,
+            categories,
+        })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let s = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+/// The on-disk copy, one per data directory.
+pub struct FactStore {
+    path: PathBuf,
+    /// One rebuild or patch at a time in this process; readers wait rather than all rebuilding.
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl FactStore {
+    pub fn new(data_dir: &Path) -> FactStore {
+        FactStore {
+            path: data_dir.join("facts").join("tickets.facts"),
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn read_file(&self) -> Option<Table> {
+        let bytes = std::fs::read(&self.path).ok()?;
+        Table::decode(&bytes)
+    }
+
+    fn write_file(&self, t: &Table) -> Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // Written beside and renamed over, so a reader never sees half a file.
+        let tmp = self.path.with_extension(format!(
+            "tmp-{}-{}",
+            std::process::id(),
+            crate::secret::random_hex(4)
+        ));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&t.encode())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &self.path)?;
+        Ok(())
+    }
+
+    /// The facts as of the database's current generation: the file when it is current,
+    /// otherwise rebuilt from the tickets table (and saved for next time).
+    pub async fn current(&self, conn: &mut Conn<'_>) -> Result<Table> {
+        let generation = generation(conn).await?;
+        let _guard = self.lock.lock().await;
+        let path = self.path.clone();
+        let cached = tokio::task::spawn_blocking(move || {
+            std::fs::read(&path).ok().and_then(|b| Table::decode(&b))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some(t) = cached.filter(|t| t.generation == generation) {
+            return Ok(t);
+        }
+        let t = rebuild(conn, generation).await?;
+        if let Err(e) = self.write_file(&t) {
+            tracing::warn!(error = %e, "could not save the ticket facts file");
+        }
+        Ok(t)
+    }
+
+    /// After a committed change that moved the generation from `from` to `to`: patch the
+    /// file if it was current before the change, otherwise leave it to be rebuilt.
+    pub async fn patch(&self, from: i64, to: i64, change: impl FnOnce(&mut Table)) {
+        let _guard = self.lock.lock().await;
+        match self.read_file() {
+            Some(mut t) if t.generation == from => {
+                change(&mut t);
+                t.generation = to;
+                if let Err(e) = self.write_file(&t) {
+                    tracing::warn!(error = %e, "could not patch the ticket facts file");
+                    let _ = std::fs::remove_file(&self.path);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The database's ticket generation.
+pub async fn generation(conn: &mut Conn<'_>) -> Result<i64> {
+    Ok(on_conn!(conn, |c| sqlx::query_scalar(
+        "SELECT tickets FROM generations WHERE id = 1"
+    )
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Moves the ticket generation on, inside the caller's transaction; returns (before, after).
+pub async fn bump(conn: &mut Conn<'_>) -> Result<(i64, i64)> {
+    let after: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+        "UPDATE generations SET tickets = tickets + 1 WHERE id = 1 RETURNING tickets"
+    )
+    .fetch_one(c)
+    .await)?;
+    Ok((after - 1, after))
+}
+
+type Row = (
+    String,
+    String,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    Option<i64>,
+    Satisfaction,
+    bool,
+    i64,
+    String,
+);
+
+/// Reads every ticket's facts from the database: the slow path, once per generation.
+async fn rebuild(conn: &mut Conn<'_>, generation: i64) -> Result<Table> {
+    let mut t = Table {
+        generation,
+        ..Table::default()
+    };
+    let mut index = HashMap::new();
+    let sql = "SELECT source, ticket_no, enterprise_id, received_at, forwarded_at, responded_at, closed_at,
+                      revisited, revisited_at, satisfaction, group_petition, source_fields, category
+               FROM tickets";
+    on_conn!(conn, |c| {
+        let mut rows = sqlx::query_as::<_, Row>(sql).fetch(c);
+        while let Some((src, no, e, rec, fwd, resp, closed, rev, rev_at, sat, group, fields, cat)) =
+            rows.try_next().await?
+        {
+            let f = Fact {
+                key: key(&src, &no),
+                enterprise: e,
+                received: rec,
+                forwarded: fwd,
+                responded: resp,
+                closed,
+                revisited: rev,
+                revisited_at: rev_at,
+                sat,
+                group,
+                source_fields: fields,
+                category: cat,
+            };
+            let v = t.values(&f, &mut index);
+            for (col, x) in t.cols.iter_mut().zip(v) {
+                col.push(x);
+            }
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(no: &str, e: Option<i64>, cat: &str) -> Fact {
+        Fact {
+            key: key("12345", no),
+            enterprise: e,
+            received: 1_700_000_000,
+            forwarded: Some(1_700_000_100),
+            responded: None,
+            closed: Some(1_700_100_000),
+            revisited: true,
+            revisited_at: None,
+            sat: Satisfaction::Basically,
+            group: false,
+            source_fields: 0b101,
+            category: cat.into(),
+        }
+    }
+
+    #[test]
+    fn encode_decode_round_trips_and_patches_by_key() {
+        let mut t = Table {
+            generation: 7,
+            ..Table::default()
+        };
+        t.push(&fact("A1", Some(3), "质量"));
+        t.push(&fact("A2", None, "物业"));
+        let back = Table::decode(&t.encode()).expect("decodes");
+        assert_eq!(back.generation, 7);
+        assert_eq!(back.fact(0), fact("A1", Some(3), "质量"));
+        assert_eq!(back.fact(1), fact("A2", None, "物业"));
+
+        let mut t = back;
+        t.apply(&[fact("A2", Some(9), "质量"), fact("A3", Some(4), "其他")]);
+        assert_eq!(t.rows(), 3);
+        assert_eq!(t.fact(1).enterprise, Some(9));
+        t.reassign(&[key("12345", "A3")], 5);
+        assert_eq!(t.fact(2).enterprise, Some(5));
+        assert_eq!(t.categories, vec!["质量", "物业", "其他"]);
+    }
+
+    #[test]
+    fn truncated_or_foreign_files_are_not_read() {
+        let mut t = Table::default();
+        t.push(&fact("A1", Some(3), "质量"));
+        let bytes = t.encode();
+        assert!(Table::decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(Table::decode(b"not a facts file").is_none());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Table::decode(&longer).is_none());
+    }
+}
