@@ -2,6 +2,7 @@
 //! everything; a county officer acts within one county; an enterprise user sees only its own
 //! enterprise. Every route asks [`Principal`] — one place decides who may do what.
 
+pub mod admin;
 pub mod password;
 pub mod session;
 pub mod throttle;

@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod accounts;
 mod audit_log;
 mod filings;
 mod hotline;
