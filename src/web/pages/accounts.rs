@@ -175,16 +175,17 @@ async fn create(
 ) -> crate::error::Result<String> {
     let mut tx = state.db.begin().await?;
     let mut conn = tx.conn();
-    let county_id = match form.county_id.trim() {
-        "" => None,
-        s => Some(
+    // Only the link the chosen role needs is read, so a value left in the other field of the
+    // form does not make the role invalid.
+    let county_id = match (form.role.as_str(), form.county_id.trim()) {
+        ("county_officer", s) if !s.is_empty() => Some(
             s.parse::<i64>()
                 .map_err(|_| Error::invalid("county_id", "请选择县区"))?,
         ),
+        _ => None,
     };
-    let enterprise_id = match form.enterprise_code.trim() {
-        "" => None,
-        s => {
+    let enterprise_id = match (form.role.as_str(), form.enterprise_code.trim()) {
+        ("enterprise", s) if !s.is_empty() => {
             let code = CreditCode::parse(s)
                 .map_err(|e| Error::invalid("enterprise_code", e.to_string()))?;
             let e = enterprise::find_by_code(&mut conn, &code)
@@ -192,13 +193,7 @@ async fn create(
                 .ok_or_else(|| Error::invalid("enterprise_code", format!("企业 {code} 未登记")))?;
             Some(e.id)
         }
-    };
-    // Only the link the chosen role needs is sent on, so a value left in the other field of
-    // the form does not make the role invalid.
-    let (county_id, enterprise_id) = match form.role.as_str() {
-        "county_officer" => (county_id, None),
-        "enterprise" => (None, enterprise_id),
-        _ => (None, None),
+        _ => None,
     };
     let created = admin::create_user(
         &mut conn,
