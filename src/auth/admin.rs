@@ -42,13 +42,14 @@ struct ListRow {
 
 pub async fn list_users(conn: &mut Conn<'_>, p: &Principal) -> Result<Vec<UserListItem>> {
     p.require_admin()?;
-    let rows = on_conn!(conn, |c| sqlx::query_as::<_, ListRow>(
-        "SELECT u.*, j.name AS county_name, e.name AS enterprise_name
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, ListRow>(&format!(
+        "SELECT {}, j.name AS county_name, e.name AS enterprise_name
          FROM users u
          LEFT JOIN jurisdictions j ON j.id = u.county_id
          LEFT JOIN enterprises e ON e.id = u.enterprise_id
-         ORDER BY u.username"
-    )
+         ORDER BY u.username",
+        user::COLUMNS
+    ))
     .fetch_all(c)
     .await)?;
     rows.into_iter()

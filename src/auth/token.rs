@@ -259,11 +259,12 @@ pub async fn authenticate(conn: &mut Conn<'_>, secret_text: &str) -> Result<Opti
         return Ok(None);
     }
     let now = Utc::now();
-    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(
-        "SELECT t.id AS token_id, u.* FROM api_tokens t JOIN users u ON u.id = t.user_id
+    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(&format!(
+        "SELECT t.id AS token_id, {} FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL
-           AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE"
-    )
+           AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE",
+        super::user::COLUMNS
+    ))
     .bind(secret::sha256_hex(secret_text.as_bytes()))
     .bind(now)
     .fetch_optional(c)

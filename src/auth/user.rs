@@ -26,6 +26,12 @@ pub struct UserRow {
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
+/// The columns of [`UserRow`], prefixed with `u.`: named rather than `u.*`, because SQLite
+/// expands `*` from a connection's cached schema and re-prepares on first use after a
+/// migration added a column, handing sqlx a row wider than the statement it prepared.
+pub const COLUMNS: &str = "u.id, u.username, u.display_name, u.password_hash, u.role, \
+    u.county_id, u.enterprise_id, u.email, u.active, u.created_at, u.updated_at, u.last_login_at";
+
 /// A user as shown to administrators: never the hash.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
@@ -133,9 +139,9 @@ pub async fn create(conn: &mut Conn<'_>, actor: &Actor, new: NewUser) -> Result<
 }
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<UserRow> {
-    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
-        "SELECT * FROM users WHERE id = $1"
-    )
+    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.id = $1"
+    ))
     .bind(id)
     .fetch_optional(c)
     .await)?
@@ -143,18 +149,18 @@ pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<UserRow> {
 }
 
 pub async fn find(conn: &mut Conn<'_>, username: &str) -> Result<Option<UserRow>> {
-    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
-        "SELECT * FROM users WHERE username = $1"
-    )
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.username = $1"
+    ))
     .bind(username.trim().to_lowercase())
     .fetch_optional(c)
     .await)?)
 }
 
 pub async fn list(conn: &mut Conn<'_>) -> Result<Vec<User>> {
-    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
-        "SELECT * FROM users ORDER BY username"
-    )
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users u ORDER BY u.username"
+    ))
     .fetch_all(c)
     .await)?;
     rows.iter().map(UserRow::public).collect()

@@ -53,6 +53,18 @@ pub async fn run(db: &Db) -> Result<usize> {
             .execute(&mut **c)
             .await?;
     }
+    drop(conn);
+    if let (Ok(ran), Db::Sqlite(pool), super::Pooled::Sqlite(c)) = (&outcome, db, pooled) {
+        if *ran > 0 {
+            // A SQLite connection expands `*` from the schema it last loaded, then re-prepares
+            // on first use after another connection changed it: sqlx then gets a row wider
+            // than the statement it prepared. Connections opened before the migrations go.
+            c.close().await?;
+            while let Some(idle) = pool.try_acquire() {
+                idle.close().await?;
+            }
+        }
+    }
     outcome
 }
 
