@@ -575,7 +575,7 @@ async fn user_command(
             let (info, secret) = token::create(&mut conn, actor, u.id, &name, expires_at).await?;
             tx.commit().await?;
             println!(
-                "令牌 {}（id {}，{}）已创建。请立即保存，之后无法再次显示：",
+                "令牌 {}（id {}，过期时间：{}）已创建。请立即保存，之后无法再次显示：",
                 info.name,
                 info.id,
                 info.expires_local()
