@@ -53,7 +53,6 @@ pub async fn run(db: &Db) -> Result<usize> {
             .execute(&mut **c)
             .await?;
     }
-    drop(conn);
     if let (Ok(ran), Db::Sqlite(pool), super::Pooled::Sqlite(c)) = (&outcome, db, pooled) {
         if *ran > 0 {
             // A SQLite connection expands `*` from the schema it last loaded, then re-prepares
