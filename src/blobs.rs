@@ -1,7 +1,8 @@
 //! Uploaded files (photos, PDFs): a content-addressed store under the data dir. A file is
 //! named by its SHA-256, so the same file is stored once; its type is decided from its bytes,
-//! never its name; images must decode completely; sizes are limited. Behind [`BlobStore`] so
-//! that several instances can later share an object store instead of a local directory.
+//! never its name; images must decode completely; sizes and pixel counts are limited. Behind
+//! [`BlobStore`] so that several instances can later share an object store instead of a local
+//! directory.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -82,19 +83,84 @@ impl FileType {
     }
 }
 
-/// Decides what a file is from its bytes and checks it is whole: JPEG and PNG must decode
-/// (a truncated photo does not), a PDF must have its header and end-of-file marker.
-pub fn inspect(bytes: &[u8], max_bytes: usize, field: &str) -> Result<FileType> {
-    if bytes.is_empty() {
-        return Err(Error::invalid(field, "文件为空"));
+/// What one upload may be: its size, and for a photo its pixel count (a small PNG can declare
+/// 8000×8000 pixels and take hundreds of megabytes to decode).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: usize,
+    pub max_pixels: u64,
+}
+
+impl Limits {
+    pub fn from_config(c: &crate::config::Config) -> Limits {
+        Limits {
+            max_bytes: c.max_file_bytes,
+            max_pixels: c.max_image_pixels,
+        }
     }
-    if bytes.len() > max_bytes {
+}
+
+/// A file whose type was read from its bytes and whose content was checked whole. Only
+/// [`inspect`] makes one, so [`store`] cannot be handed an unchecked file.
+#[derive(Debug)]
+pub struct Checked {
+    bytes: Vec<u8>,
+    file_type: FileType,
+}
+
+impl Checked {
+    pub fn file_type(&self) -> FileType {
+        self.file_type
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+fn shown(name: &str) -> String {
+    if name.trim().is_empty() {
+        "上传的文件".into()
+    } else {
+        format!("文件“{name}”")
+    }
+}
+
+/// Decides what a file is from its bytes and checks it is whole: JPEG and PNG must decode
+/// (a truncated photo does not) within the pixel limit, a PDF must have its header and
+/// end-of-file marker. Errors name the field and the file. CPU-bound: call it through
+/// [`inspect_blocking`] from async code.
+pub fn inspect(bytes: Vec<u8>, limits: Limits, field: &str, name: &str) -> Result<Checked> {
+    let file_type = sniff(&bytes, limits, field, name)?;
+    Ok(Checked { bytes, file_type })
+}
+
+/// [`inspect`] on the blocking pool, so decoding a large photo does not stall the async
+/// workers that serve everyone else.
+pub async fn inspect_blocking(
+    bytes: Vec<u8>,
+    limits: Limits,
+    field: &str,
+    name: &str,
+) -> Result<Checked> {
+    let (field_owned, name_owned) = (field.to_string(), name.to_string());
+    tokio::task::spawn_blocking(move || inspect(bytes, limits, &field_owned, &name_owned))
+        .await
+        .map_err(|e| Error::Internal(format!("文件检查任务失败：{e}")))?
+}
+
+fn sniff(bytes: &[u8], limits: Limits, field: &str, name: &str) -> Result<FileType> {
+    let what = shown(name);
+    if bytes.is_empty() {
+        return Err(Error::invalid(field, format!("{what}为空")));
+    }
+    if bytes.len() > limits.max_bytes {
         return Err(Error::invalid(
             field,
             format!(
-                "文件过大：{:.1} MB，上限 {:.1} MB",
+                "{what}过大：{:.1} MB，上限 {:.1} MB",
                 bytes.len() as f64 / 1_048_576.0,
-                max_bytes as f64 / 1_048_576.0
+                limits.max_bytes as f64 / 1_048_576.0
             ),
         ));
     }
@@ -107,7 +173,7 @@ pub fn inspect(bytes: &[u8], max_bytes: usize, field: &str) -> Result<FileType> 
     } else {
         return Err(Error::invalid(
             field,
-            "只接受 JPEG、PNG 图片或 PDF 文件（按文件内容判断，而非扩展名）",
+            format!("{what}不是 JPEG、PNG 图片或 PDF 文件（按文件内容判断，而非扩展名）"),
         ));
     };
     match kind {
@@ -116,13 +182,13 @@ pub fn inspect(bytes: &[u8], max_bytes: usize, field: &str) -> Result<FileType> 
             if !tail.windows(5).any(|w| w == b"%%EOF") {
                 return Err(Error::invalid(
                     field,
-                    "PDF 文件不完整（缺少结尾标记），请重新上传",
+                    format!("{what}是不完整的 PDF（缺少结尾标记），请重新上传"),
                 ));
             }
         }
-        FileType::Jpeg | FileType::Png => {
+        FileType::Jpeg => {
             // Decoders tolerate a missing tail by padding it grey; the end-of-image marker does not lie.
-            if kind == FileType::Jpeg && !bytes.ends_with(&[0xFF, 0xD9]) {
+            if !bytes.ends_with(&[0xFF, 0xD9]) {
                 let trimmed = bytes
                     .iter()
                     .rposition(|b| *b != 0)
@@ -131,21 +197,56 @@ pub fn inspect(bytes: &[u8], max_bytes: usize, field: &str) -> Result<FileType> 
                 if !trimmed.ends_with(&[0xFF, 0xD9]) {
                     return Err(Error::invalid(
                         field,
-                        "JPEG 图片不完整（文件被截断），请重新上传",
+                        format!("{what}是不完整的 JPEG 图片（文件被截断），请重新上传"),
                     ));
                 }
             }
-            let format = if kind == FileType::Jpeg {
-                image::ImageFormat::Jpeg
-            } else {
-                image::ImageFormat::Png
-            };
-            image::load_from_memory_with_format(bytes, format).map_err(|_| {
-                Error::invalid(field, "图片无法解码（文件损坏或被截断），请重新上传")
-            })?;
+            decode(bytes, image::ImageFormat::Jpeg, limits, field, &what)?;
         }
+        FileType::Png => decode(bytes, image::ImageFormat::Png, limits, field, &what)?,
     }
     Ok(kind)
+}
+
+/// Reads the dimensions from the header first and refuses an image over the pixel limit
+/// before anything is allocated for it; then decodes it once, with the decoder itself held to
+/// the same limit.
+fn decode(
+    bytes: &[u8],
+    format: image::ImageFormat,
+    limits: Limits,
+    field: &str,
+    what: &str,
+) -> Result<()> {
+    let broken = || {
+        Error::invalid(
+            field,
+            format!("{what}无法解码（文件损坏或被截断），请重新上传"),
+        )
+    };
+    let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let (width, height) = reader().into_dimensions().map_err(|_| broken())?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{what}为 {width}×{height} 像素（{:.1} 万像素），超过上限 {:.1} 万像素，请缩小后再上传",
+                pixels as f64 / 10_000.0,
+                limits.max_pixels as f64 / 10_000.0
+            ),
+        ));
+    }
+    let mut decoder_limits = image::Limits::default();
+    let side = u32::try_from(limits.max_pixels).unwrap_or(u32::MAX);
+    decoder_limits.max_image_width = Some(side);
+    decoder_limits.max_image_height = Some(side);
+    // Sixteen-bit RGBA is the widest pixel either format decodes to: 8 bytes.
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    let mut r = reader();
+    r.limits(decoder_limits);
+    r.decode().map_err(|_| broken())?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,15 +256,10 @@ pub struct Stored {
     pub size: i64,
 }
 
-/// Checks and stores a file, recording it once in `blobs`.
-pub async fn store(
-    conn: &mut Conn<'_>,
-    store: &dyn BlobStore,
-    bytes: &[u8],
-    max_bytes: usize,
-    field: &str,
-) -> Result<Stored> {
-    let file_type = inspect(bytes, max_bytes, field)?;
+/// Stores a checked file, recording it once in `blobs`.
+pub async fn store(conn: &mut Conn<'_>, store: &dyn BlobStore, file: &Checked) -> Result<Stored> {
+    let bytes = file.bytes();
+    let size = i64::try_from(bytes.len()).map_err(|e| Error::Internal(e.to_string()))?;
     let sha256 = crate::secret::sha256_hex(bytes);
     store.put(&sha256, bytes)?;
     on_conn!(conn, |c| {
@@ -171,8 +267,8 @@ pub async fn store(
         "INSERT INTO blobs (sha256, content_type, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING"
     )
     .bind(&sha256)
-    .bind(file_type.content_type())
-    .bind(bytes.len() as i64)
+    .bind(file.file_type.content_type())
+    .bind(size)
     .bind(Utc::now())
     .execute(c)
     .await
@@ -180,8 +276,8 @@ pub async fn store(
     })?;
     Ok(Stored {
         sha256,
-        file_type,
-        size: bytes.len() as i64,
+        file_type: file.file_type,
+        size,
     })
 }
 
@@ -203,26 +299,55 @@ mod tests {
         out.into_inner()
     }
 
+    const LIMITS: Limits = Limits {
+        max_bytes: 1 << 20,
+        max_pixels: 40_000_000,
+    };
+
+    fn check(bytes: &[u8], limits: Limits) -> Result<FileType> {
+        inspect(bytes.to_vec(), limits, "photo", "a.png").map(|c| c.file_type())
+    }
+
     #[test]
     fn sniffs_and_checks() {
-        assert_eq!(inspect(&png(), 1 << 20, "photo").unwrap(), FileType::Png);
-        assert_eq!(inspect(&jpeg(), 1 << 20, "photo").unwrap(), FileType::Jpeg);
+        assert_eq!(check(&png(), LIMITS).unwrap(), FileType::Png);
+        assert_eq!(check(&jpeg(), LIMITS).unwrap(), FileType::Jpeg);
         assert_eq!(
-            inspect(b"%PDF-1.4\n1 0 obj\n%%EOF\n", 1 << 20, "f").unwrap(),
+            check(b"%PDF-1.4\n1 0 obj\n%%EOF\n", LIMITS).unwrap(),
             FileType::Pdf
         );
-        assert!(inspect(b"hello, I am text", 1 << 20, "f").is_err());
+        assert!(check(b"hello, I am text", LIMITS).is_err());
         let j = jpeg();
-        assert!(
-            inspect(&j[..j.len() / 2], 1 << 20, "f").is_err(),
-            "truncated JPEG"
-        );
+        assert!(check(&j[..j.len() / 2], LIMITS).is_err(), "truncated JPEG");
         let p = png();
-        assert!(
-            inspect(&p[..p.len() - 20], 1 << 20, "f").is_err(),
-            "truncated PNG"
-        );
-        assert!(inspect(&png(), 10, "f").is_err(), "too large");
-        assert!(inspect(b"%PDF-1.4 no end", 1 << 20, "f").is_err());
+        assert!(check(&p[..p.len() - 20], LIMITS).is_err(), "truncated PNG");
+        let tiny = Limits {
+            max_bytes: 10,
+            ..LIMITS
+        };
+        assert!(check(&png(), tiny).is_err(), "too large");
+        assert!(check(b"%PDF-1.4 no end", LIMITS).is_err());
+    }
+
+    #[test]
+    fn pixel_limit_is_read_from_the_header() {
+        // 8×8 = 64 pixels: over a limit of 63, at a limit of 64.
+        let at = Limits {
+            max_pixels: 64,
+            ..LIMITS
+        };
+        let under = Limits {
+            max_pixels: 63,
+            ..LIMITS
+        };
+        assert!(check(&png(), at).is_ok());
+        let err = check(&png(), under).unwrap_err().to_string();
+        assert!(err.contains("8×8") && err.contains("a.png"), "{err}");
+        // 64×48 JPEG.
+        let small = Limits {
+            max_pixels: 3000,
+            ..LIMITS
+        };
+        assert!(check(&jpeg(), small).is_err());
     }
 }

@@ -29,6 +29,9 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Largest single uploaded file (photo, PDF) accepted for a filing.
     pub max_file_bytes: usize,
+    /// Largest photo accepted, in pixels (width × height), read from the image header before
+    /// it is decoded.
+    pub max_image_pixels: u64,
     /// The rule set in force: one of the files under `scoring-rules/` (e.g. `jining-2021`).
     pub rule_set: String,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
@@ -52,6 +55,7 @@ struct FileConfig {
     trusted_proxy_hops: Option<usize>,
     max_upload_bytes: Option<usize>,
     max_file_bytes: Option<usize>,
+    max_image_pixels: Option<u64>,
     rule_set: Option<String>,
     log: Option<String>,
 }
@@ -82,6 +86,7 @@ impl Config {
             trusted_proxy_hops: 1,
             max_upload_bytes: 20 * 1024 * 1024,
             max_file_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 40_000_000,
             rule_set: "jining-2021".into(),
             log: "info".into(),
         }
@@ -185,6 +190,12 @@ impl Config {
             c.max_file_bytes,
             "max_file_bytes",
         )?;
+        c.max_image_pixels = pick(
+            env("MAX_IMAGE_PIXELS"),
+            file.max_image_pixels,
+            c.max_image_pixels,
+            "max_image_pixels",
+        )?;
         if let Some(v) = env("RULE_SET").or(file.rule_set) {
             c.rule_set = v;
         }
@@ -203,6 +214,9 @@ impl Config {
                 "trusted_proxy_hops",
                 "trusted_proxy_hops ≥ 1",
             ));
+        }
+        if c.max_image_pixels < 1 {
+            return Err(Error::invalid("max_image_pixels", "max_image_pixels ≥ 1"));
         }
         Ok(c)
     }

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod phone;
 pub mod registry;
 pub mod rules;
+pub mod scope;
 pub mod secret;
 pub mod tabular;
 pub mod text;

@@ -1,7 +1,11 @@
 //! Normalizing what people type and what spreadsheets export: full-width characters, stray
 //! spaces, the many ways a date is written, yes/no in Chinese. Imports of every kind use these.
 
+use std::collections::HashSet;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+
+use crate::error::{Error, Result};
 
 /// Full-width ASCII (U+FF01–U+FF5E) and the ideographic space to their half-width forms.
 pub fn halfwidth(s: &str) -> String {
@@ -30,16 +34,46 @@ pub fn clean(s: &str) -> String {
 }
 
 /// A cell that may list several values: split on the separators people use in Chinese
-/// spreadsheets.
+/// spreadsheets, each value tidied, empty ones and repeats dropped, first occurrence first.
+/// Linear in the length of the cell.
 pub fn split_list(s: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for part in s.split([';', ',', '、', '，', '；', '|', '/', '\n']) {
-        let part = tidy(part);
-        if !part.is_empty() && !out.contains(&part) {
-            out.push(part);
-        }
+    dedupe(s.split([';', ',', '、', '，', '；', '|', '/', '\n']))
+}
+
+/// Values tidied, empty ones and repeats dropped, in their first order.
+pub fn dedupe<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .map(tidy)
+        .filter(|v| !v.is_empty() && seen.insert(v.clone()))
+        .collect()
+}
+
+/// Most aliases one enterprise or project may carry: enough for every way callers name it,
+/// few enough that matching stays cheap.
+pub const MAX_ALIASES: usize = 50;
+/// Longest alias, in characters.
+pub const MAX_ALIAS_CHARS: usize = 100;
+
+/// An alias list as stored: tidied, without empties or repeats, and bounded; the error names
+/// `field`.
+pub fn aliases<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Result<Vec<String>> {
+    let list = dedupe(items);
+    if list.len() > MAX_ALIASES {
+        return Err(Error::invalid(
+            field,
+            format!("别名最多{MAX_ALIASES}个，填写了{}个", list.len()),
+        ));
     }
-    out
+    if let Some(long) = list.iter().find(|a| a.chars().count() > MAX_ALIAS_CHARS) {
+        let head: String = long.chars().take(20).collect();
+        return Err(Error::invalid(
+            field,
+            format!("别名“{head}…”超过{MAX_ALIAS_CHARS}个字符"),
+        ));
+    }
+    Ok(list)
 }
 
 /// Parses 是/否, 有/无, 开放/关闭, 本地/外地 style answers. `yes`/`no` list extra words.
@@ -106,7 +140,7 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     if fields.len() < 3 || fields.len() > 7 || fields[0] < 1900 {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(fields[0] as i32, fields[1], fields[2])?;
+    let date = NaiveDate::from_ymd_opt(i32::try_from(fields[0]).ok()?, fields[1], fields[2])?;
     let hour = fields.get(3).copied().unwrap_or(0);
     let minute = fields.get(4).copied().unwrap_or(0);
     let second = fields.get(5).copied().unwrap_or(0);
@@ -150,5 +184,87 @@ mod tests {
     fn halfwidth_and_lists() {
         assert_eq!(clean("　ＡＢＣ　１２３ "), "ABC 123");
         assert_eq!(split_list("甲；乙、丙,甲"), vec!["甲", "乙", "丙"]);
+    }
+
+    #[test]
+    fn aliases_are_bounded() {
+        let many: Vec<String> = (0..=MAX_ALIASES).map(|i| format!("别名{i}")).collect();
+        let err = aliases(many.iter().map(String::as_str), "aliases").unwrap_err();
+        assert!(err.to_string().starts_with("aliases"), "{err}");
+        let ok = aliases(many[..MAX_ALIASES].iter().map(String::as_str), "aliases").unwrap();
+        assert_eq!(ok.len(), MAX_ALIASES);
+        let long = "长".repeat(MAX_ALIAS_CHARS + 1);
+        assert!(aliases([long.as_str()], "aliases").is_err());
+        // Repeats do not count against the limit.
+        let same = vec!["甲"; 10 * MAX_ALIASES];
+        assert_eq!(aliases(same, "aliases").unwrap(), vec!["甲"]);
+    }
+
+    mod properties {
+        use std::collections::HashSet;
+
+        use chrono::{Datelike, NaiveDate, NaiveTime};
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn date() -> impl Strategy<Value = NaiveDate> {
+            (1900i32..=9999, 1u32..=12, 1u32..=31)
+                .prop_filter_map("a real date", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+        }
+
+        const SEPARATORS: &str = ";,、，；|/\n";
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn dates_never_panic(s in any::<String>()) {
+                let _ = parse_date(&s);
+                let _ = parse_datetime(&s);
+            }
+
+            #[test]
+            fn date_shaped_text_never_panics(s in "[0-9０-９年月日时分秒/.:T -]{0,40}") {
+                let _ = parse_datetime(&s);
+            }
+
+            #[test]
+            fn formatted_dates_parse_back(d in date()) {
+                for format in ["%Y-%m-%d", "%Y/%-m/%-d", "%Y.%m.%d", "%Y年%-m月%-d日", "%Y%m%d"] {
+                    let text = d.format(format).to_string();
+                    prop_assert_eq!(parse_date(&text), Some(d), "{}", text);
+                }
+            }
+
+            #[test]
+            fn formatted_datetimes_parse_back(
+                d in date(),
+                secs in 0u32..86_400,
+            ) {
+                let t = NaiveTime::from_num_seconds_from_midnight_opt(secs, 0).unwrap();
+                let dt = d.and_time(t);
+                let text = dt.format("%Y-%m-%d %H:%M:%S").to_string();
+                prop_assert_eq!(parse_datetime(&text), Some(dt));
+                prop_assert_eq!(parse_date(&text).map(|x| x.year()), Some(d.year()));
+            }
+
+            #[test]
+            fn split_list_is_deduplicated_and_bounded(s in "[甲乙丙a-c ;,、，；|/\n]{0,200}") {
+                let out = split_list(&s);
+                let unique: HashSet<&String> = out.iter().collect();
+                prop_assert_eq!(unique.len(), out.len(), "repeats in {:?}", out);
+                let pieces = s.chars().filter(|c| SEPARATORS.contains(*c)).count() + 1;
+                prop_assert!(out.len() <= pieces);
+                prop_assert!(out.iter().all(|v| !v.is_empty() && v.trim() == v));
+                let chars: usize = out.iter().map(|v| v.chars().count()).sum();
+                prop_assert!(chars <= s.chars().count());
+            }
+
+            #[test]
+            fn split_list_never_panics(s in any::<String>()) {
+                let _ = split_list(&s);
+            }
+        }
     }
 }

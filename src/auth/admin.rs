@@ -1,7 +1,8 @@
 //! Account management as the pages and the API do it, for a [`Principal`]: the city
 //! administrator lists, creates, disables, enables users and resets their passwords; every
 //! user changes their own password. The operator's CLI uses the unchecked functions of
-//! [`super::user`] directly.
+//! [`super::user`] directly. Counties and enterprises are read by their tables here, not
+//! through `registry` (which depends on `auth`), so the modules stay free of a cycle.
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
@@ -10,7 +11,6 @@ use super::{password, user, Principal, Role};
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
-use crate::registry::{enterprise, jurisdiction};
 
 /// A user in the administrators' list: with the name of the county or enterprise the account
 /// is bound to.
@@ -67,14 +67,33 @@ pub async fn get_user(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Use
     p.require_admin()?;
     let row = user::get(conn, id).await?;
     let scope_name = match (row.county_id, row.enterprise_id) {
-        (Some(c), _) => jurisdiction::get(conn, c).await?.name,
-        (_, Some(e)) => enterprise::get(conn, e).await?.name,
-        _ => String::new(),
+        (Some(c), _) => county(conn, c).await?.map(|(name, _)| name),
+        (_, Some(e)) => enterprise_name(conn, e).await?,
+        _ => None,
     };
     Ok(UserListItem {
         user: row.public()?,
-        scope_name,
+        scope_name: scope_name.unwrap_or_default(),
     })
+}
+
+/// A jurisdiction's name and kind (`city` or `county`).
+async fn county(conn: &mut Conn<'_>, id: i64) -> Result<Option<(String, String)>> {
+    Ok(on_conn!(conn, |c| sqlx::query_as(
+        "SELECT name, kind FROM jurisdictions WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+async fn enterprise_name(conn: &mut Conn<'_>, id: i64) -> Result<Option<String>> {
+    Ok(on_conn!(conn, |c| sqlx::query_scalar(
+        "SELECT name FROM enterprises WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -101,18 +120,17 @@ pub async fn create_user(
     let role = Role::from_columns(&input.role, input.county_id, input.enterprise_id)
         .ok_or_else(|| role_error(&input))?;
     match role {
-        Role::CountyOfficer { county_id } => {
-            let j = jurisdiction::get(conn, county_id)
-                .await
-                .map_err(|_| Error::invalid("county_id", "县区不存在"))?;
-            if j.kind != "county" {
-                return Err(Error::invalid("county_id", "县区用户须绑定到县区，而非市"));
+        Role::CountyOfficer { county_id } => match county(conn, county_id).await? {
+            None => return Err(Error::invalid("county_id", "县区不存在")),
+            Some((_, kind)) if kind != "county" => {
+                return Err(Error::invalid("county_id", "县区用户须绑定到县区，而非市"))
             }
-        }
+            Some(_) => {}
+        },
         Role::Enterprise { enterprise_id } => {
-            enterprise::get(conn, enterprise_id)
-                .await
-                .map_err(|_| Error::invalid("enterprise_id", "企业不存在"))?;
+            if enterprise_name(conn, enterprise_id).await?.is_none() {
+                return Err(Error::invalid("enterprise_id", "企业不存在"));
+            }
         }
         Role::CityAdmin => {}
     }

@@ -1,6 +1,9 @@
 //! Accounts and access. Three roles (DESIGN §1): the city administrator sees and changes
 //! everything; a county officer acts within one county; an enterprise user sees only its own
-//! enterprise. Every route asks [`Principal`] — one place decides who may do what.
+//! enterprise. [`Principal`] answers what a role may do; which rows it may see and change is
+//! decided in the domain (`registry::access`, `registry::visibility`), which takes the
+//! principal. This module needs nothing of the registry: [`Scope`] lives in the leaf
+//! `crate::scope` and is re-exported here.
 
 pub mod admin;
 pub mod password;
@@ -13,8 +16,7 @@ use serde::Serialize;
 
 use crate::audit::Actor;
 use crate::error::{Error, Result};
-use crate::registry::enterprise::Enterprise;
-use crate::registry::project::Project;
+pub use crate::scope::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "role", rename_all = "snake_case")]
@@ -51,30 +53,6 @@ impl Role {
             ("city_admin", None, None) => Some(Role::CityAdmin),
             ("county_officer", Some(county_id), None) => Some(Role::CountyOfficer { county_id }),
             ("enterprise", None, Some(enterprise_id)) => Some(Role::Enterprise { enterprise_id }),
-            _ => None,
-        }
-    }
-}
-
-/// Which rows a principal may see: a filter every list query applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    City,
-    County(i64),
-    Enterprise(i64),
-}
-
-impl Scope {
-    pub fn county(self) -> Option<i64> {
-        match self {
-            Scope::County(id) => Some(id),
-            _ => None,
-        }
-    }
-
-    pub fn enterprise(self) -> Option<i64> {
-        match self {
-            Scope::Enterprise(id) => Some(id),
             _ => None,
         }
     }
@@ -134,33 +112,6 @@ impl Principal {
             Role::CityAdmin => true,
             Role::CountyOfficer { county_id: own } => own == county_id,
             Role::Enterprise { .. } => false,
-        }
-    }
-
-    pub fn can_view_enterprise(&self, e: &Enterprise) -> bool {
-        match self.role {
-            Role::CityAdmin => true,
-            Role::CountyOfficer { county_id } => e.county_id == county_id,
-            Role::Enterprise { enterprise_id } => e.id == enterprise_id,
-        }
-    }
-
-    /// A county officer sees the projects located in the county, whoever developed them.
-    pub fn can_view_project(&self, p: &Project) -> bool {
-        match self.role {
-            Role::CityAdmin => true,
-            Role::CountyOfficer { county_id } => p.county_id == county_id,
-            Role::Enterprise { enterprise_id } => p.enterprise_id == enterprise_id,
-        }
-    }
-
-    /// Registry changes are officers' work, each within their county.
-    pub fn require_registry_write(&self, county_id: i64) -> Result<()> {
-        self.require_officer()?;
-        if self.covers_county(county_id) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden("只能管理本县区的登记信息"))
         }
     }
 }

@@ -29,7 +29,10 @@ pub struct Member {
     pub position: usize,
 }
 
-const MAX_BYTES: usize = 10 * 1024 * 1024;
+const LIMITS: crate::blobs::Limits = crate::blobs::Limits {
+    max_bytes: 10 * 1024 * 1024,
+    max_pixels: 40_000_000,
+};
 
 /// A notice board photographed: a coloured board with a title band and text lines.
 fn board_photo(seed: u64, jpeg: bool) -> Result<Vec<u8>> {
@@ -112,7 +115,7 @@ impl Ctx<'_, '_> {
         let f = store::create(self.conn, &m.user, &self.rules, m.enterprise.id, &payload).await?;
         for (slot, bytes, name) in files {
             store::attach(
-                self.conn, self.blobs, MAX_BYTES, &m.user, f.id, slot, &name, &bytes,
+                self.conn, self.blobs, LIMITS, &m.user, f.id, slot, &name, bytes,
             )
             .await?;
         }

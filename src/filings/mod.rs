@@ -5,19 +5,21 @@
 //! county approves or rejects with reasons per field. Approved filings make up the org's
 //! current state ([`state`]); nothing is overwritten, so the history stays visible.
 
+mod board;
+mod check;
 pub mod state;
 pub mod store;
 pub mod worklist;
 
+pub use board::{BoardCm, BoardContents, NoticeBoard, Place};
+pub use check::{Context, MAX_STAFF};
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::phone::{Hotline, Mobile};
-use crate::registry::enterprise::Enterprise;
-use crate::registry::project::Project;
 use crate::registry::CreditCode;
-use crate::rules::RuleSet;
 
 #[derive(
     Debug,
@@ -185,6 +187,8 @@ crate::text_column!(Kind, Kind::parse);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Named apart from the registry's `Status` in the OpenAPI document.
+#[schema(as = FilingStatus)]
 pub enum Status {
     Draft,
     Submitted,
@@ -289,88 +293,6 @@ pub struct Documents {
     pub note: String,
 }
 
-/// Where a notice board stands (Art. 12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Place {
-    OrgOffice,
-    SalesSite { project_id: i64 },
-    Community { project_id: i64 },
-}
-
-impl Place {
-    pub fn kind_code(self) -> &'static str {
-        match self {
-            Place::OrgOffice => "org_office",
-            Place::SalesSite { .. } => "sales_site",
-            Place::Community { .. } => "community",
-        }
-    }
-
-    pub fn project_id(self) -> Option<i64> {
-        match self {
-            Place::OrgOffice => None,
-            Place::SalesSite { project_id } | Place::Community { project_id } => Some(project_id),
-        }
-    }
-
-    pub fn from_columns(kind: Option<&str>, project_id: Option<i64>) -> Option<Place> {
-        match (kind?, project_id) {
-            ("org_office", _) => Some(Place::OrgOffice),
-            ("sales_site", Some(project_id)) => Some(Place::SalesSite { project_id }),
-            ("community", Some(project_id)) => Some(Place::Community { project_id }),
-            _ => None,
-        }
-    }
-}
-
-/// The five contents Art. 12 requires on a board.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BoardContents {
-    pub service_content: bool,
-    pub responsible_person: bool,
-    pub office_address: bool,
-    pub service_phone: bool,
-    pub guidance_phone: bool,
-}
-
-impl BoardContents {
-    pub const LABELS: [&'static str; 5] = [
-        "售后服务内容",
-        "负责人姓名",
-        "办公地址",
-        "售后服务电话",
-        "主管部门指导电话",
-    ];
-
-    pub fn flags(&self) -> [bool; 5] {
-        [
-            self.service_content,
-            self.responsible_person,
-            self.office_address,
-            self.service_phone,
-            self.guidance_phone,
-        ]
-    }
-
-    pub fn missing(&self) -> Vec<&'static str> {
-        self.flags()
-            .iter()
-            .zip(Self::LABELS)
-            .filter(|(f, _)| !**f)
-            .map(|(_, l)| l)
-            .collect()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NoticeBoard {
-    pub place: Place,
-    pub width_cm: i64,
-    pub height_cm: i64,
-    pub contents: BoardContents,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delegation {
     /// The local developer whose org takes the duties over.
@@ -392,54 +314,6 @@ pub enum Payload {
     Documents(Documents),
     NoticeBoard(NoticeBoard),
     Delegation(Delegation),
-}
-
-/// What validating a payload needs to know.
-pub struct Context<'a> {
-    pub enterprise: &'a Enterprise,
-    /// Projects whose boards this enterprise answers for (its own and handed-over ones).
-    pub projects: &'a [Project],
-    pub rules: &'a RuleSet,
-    pub today: NaiveDate,
-    /// The delegate named by a delegation, when it is registered.
-    pub delegate: Option<&'a Enterprise>,
-}
-
-fn required(field: &str, value: &str, label: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        Err(Error::invalid(field, format!("{label}不能为空")))
-    } else {
-        Ok(())
-    }
-}
-
-fn not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Result<()> {
-    if date > today {
-        Err(Error::invalid(
-            field,
-            format!("日期 {date} 晚于今天，请填写实际生效日期"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-fn check_staff(staff: &[StaffMember]) -> Result<()> {
-    for (i, m) in staff.iter().enumerate() {
-        if m.name.trim().is_empty() {
-            return Err(Error::invalid(
-                "staff",
-                format!("第{}名工作人员的姓名为空", i + 1),
-            ));
-        }
-        if staff[..i].iter().any(|o| o.mobile == m.mobile) {
-            return Err(Error::invalid(
-                "staff",
-                format!("工作人员手机号 {} 重复", m.mobile),
-            ));
-        }
-    }
-    Ok(())
 }
 
 impl Payload {
@@ -474,104 +348,6 @@ impl Payload {
             Payload::NoticeBoard(b) => Some(b.place),
             _ => None,
         }
-    }
-
-    /// Checks what the form cannot: dates, required text, board size and contents against
-    /// the rule set, the project a board stands at, the delegate.
-    pub fn check(&self, ctx: &Context<'_>) -> Result<()> {
-        match self {
-            Payload::Establishment(e) => {
-                required("manager_name", &e.manager_name, "机构经理姓名")?;
-                required("office_address", &e.office_address, "办公场所地址")?;
-                check_staff(&e.staff)?;
-                if e.fund_fen < 0 {
-                    return Err(Error::invalid("fund_fen", "专项资金不能为负数"));
-                }
-                not_future("established_on", e.established_on, ctx.today)?;
-                if !e.independent_department {
-                    return Err(Error::invalid(
-                        "independent_department",
-                        "售后服务机构须为独立于企业其他部门的职能部门（第四条），请确认",
-                    ));
-                }
-            }
-            Payload::ManagerChange(c) => {
-                required("manager_name", &c.manager_name, "新任经理姓名")?;
-                not_future("effective_on", c.effective_on, ctx.today)?;
-            }
-            Payload::OfficeChange(c) => {
-                required("office_address", &c.office_address, "新办公场所地址")?;
-                not_future("effective_on", c.effective_on, ctx.today)?;
-            }
-            Payload::HotlineChange(c) => not_future("effective_on", c.effective_on, ctx.today)?,
-            Payload::StaffChange(c) => {
-                check_staff(&c.staff)?;
-                not_future("effective_on", c.effective_on, ctx.today)?;
-            }
-            Payload::Documents(_) => {}
-            Payload::NoticeBoard(b) => {
-                if let Some(pid) = b.place.project_id() {
-                    if !ctx.projects.iter().any(|p| p.id == pid) {
-                        return Err(Error::invalid("place", "所选项目不属于本企业"));
-                    }
-                }
-                let width = ctx.rules.value("board_width_cm", ctx.today, None).value;
-                let height = ctx.rules.value("board_height_cm", ctx.today, None).value;
-                // Boards are measured by hand: a few centimetres either way is the same board.
-                const TOLERANCE_CM: i64 = 5;
-                if (b.width_cm - width).abs() > TOLERANCE_CM
-                    || (b.height_cm - height).abs() > TOLERANCE_CM
-                {
-                    return Err(Error::invalid(
-                        "size",
-                        format!("公示牌规格应为 {width}cm × {height}cm（第十二条），填写的是 {}cm × {}cm", b.width_cm, b.height_cm),
-                    ));
-                }
-                let missing = b.contents.missing();
-                if !missing.is_empty() {
-                    return Err(Error::invalid(
-                        "contents",
-                        format!("公示牌缺少第十二条要求的内容：{}", missing.join("、")),
-                    ));
-                }
-            }
-            Payload::Delegation(d) => {
-                if ctx.rules.value("delegation_allowed", ctx.today, None).value == 0 {
-                    return Err(Error::invalid(
-                        "delegate_credit_code",
-                        format!(
-                            "现行规则（{}）不允许委托其他企业的售后服务机构",
-                            ctx.rules.title
-                        ),
-                    ));
-                }
-                if ctx.enterprise.is_local {
-                    return Err(Error::invalid(
-                        "delegate_credit_code",
-                        "只有外地开发企业可以委托本地企业的售后服务机构",
-                    ));
-                }
-                let delegate = ctx.delegate.ok_or_else(|| {
-                    Error::invalid(
-                        "delegate_credit_code",
-                        format!("受托企业 {} 未登记", d.delegate_credit_code),
-                    )
-                })?;
-                if delegate.id == ctx.enterprise.id
-                    || !delegate.is_local
-                    || delegate.status != crate::registry::Status::Active
-                {
-                    return Err(Error::invalid(
-                        "delegate_credit_code",
-                        "受托企业须为状态正常的本地开发企业",
-                    ));
-                }
-                if d.valid_to.is_some_and(|to| to <= d.valid_from) {
-                    return Err(Error::invalid("valid_to", "委托截止日期须晚于起始日期"));
-                }
-            }
-        }
-        Ok(())
     }
 }
 

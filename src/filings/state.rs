@@ -2,7 +2,7 @@
 //! state, which Art. 5 and Art. 11 requirements it misses, notice-board coverage of the
 //! places Art. 12 names, and the Art. 7 hand-over to a parent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
@@ -285,11 +285,15 @@ pub async fn coverage(
     as_of: NaiveDate,
 ) -> Result<Coverage> {
     let lookback = rules.value("board_lookback_years", as_of, None);
-    let since = as_of
-        .checked_sub_months(Months::new(12 * lookback.value as u32))
+    let since = u32::try_from(lookback.value)
+        .ok()
+        .and_then(|years| years.checked_mul(12))
+        .and_then(|months| as_of.checked_sub_months(Months::new(months)))
         .unwrap_or(NaiveDate::MIN);
     let projects = store::answerable_projects(conn, e.id, as_of).await?;
-    let mut evidence: Vec<(Place, i64)> = Vec::new();
+    // The first approved board at each place is its evidence; a map keeps the lookups per
+    // project constant-time however many boards and projects there are.
+    let mut evidence: HashMap<Place, i64> = HashMap::new();
     let mut owners: Vec<i64> = vec![e.id];
     owners.extend(
         projects
@@ -304,17 +308,12 @@ pub async fn coverage(
             if let Payload::NoticeBoard(b) = &f.payload {
                 // The org office board is the filing enterprise's own; project boards are the project's.
                 if owner == e.id || b.place.project_id().is_some() {
-                    evidence.push((b.place, f.id));
+                    evidence.entry(b.place).or_insert(f.id);
                 }
             }
         }
     }
-    let find = |place: Place| {
-        evidence
-            .iter()
-            .find(|(p, _)| *p == place)
-            .map(|(_, id)| *id)
-    };
+    let find = |place: Place| evidence.get(&place).copied();
     let mut places = vec![RequiredPlace {
         place: Place::OrgOffice,
         label: "售后服务机构办公场所".into(),

@@ -149,8 +149,14 @@ fn answers_for(enterprise_id: i64, handed: &[(i64, i64)]) -> String {
     clause
 }
 
+/// Which tickets a county officer sees, with the officer's county bound as `$1` (NULL for the
+/// city): the county's, and the unattributed ones naming no county. The list, [`visible`] (its
+/// in-memory form) and the queue's bulk assignment all apply it.
+pub const COUNTY_SEES: &str =
+    "($1 IS NULL OR t.county_id = $1 OR (t.county_id IS NULL AND t.enterprise_id IS NULL))";
+
 pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<Ticket>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let enterprise = match (scope, filter.enterprise_id) {
         (Scope::Enterprise(own), Some(asked)) if asked != own => {
             return Ok(paging.wrap(Vec::new(), 0))
@@ -177,7 +183,7 @@ pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<
     let category = filter.category.as_deref().filter(|c| !c.is_empty());
     let where_sql = format!(
         "WHERE {enterprise_clause}
-           AND ($1 IS NULL OR t.county_id = $1 OR (t.county_id IS NULL AND t.enterprise_id IS NULL))
+           AND {COUNTY_SEES}
            AND ($2 IS NULL OR t.attribution = $2)
            AND ($3 IS NULL OR t.category = $3)
            AND ($4 IS NULL OR t.received_at >= $4) AND ($5 IS NULL OR t.received_at < $5)
@@ -214,7 +220,7 @@ pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<
     Ok(paging.wrap(items, total))
 }
 
-/// Whether `p` may see ticket `t`.
+/// Whether `p` may see ticket `t`: [`COUNTY_SEES`] for officers, Art. 7 for enterprises.
 pub async fn visible(conn: &mut Conn<'_>, p: &Principal, t: &Ticket) -> Result<bool> {
     Ok(match p.role {
         Role::CityAdmin => true,

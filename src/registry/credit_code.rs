@@ -154,4 +154,50 @@ mod tests {
         );
         assert_eq!(CreditCode::parse("  ").unwrap_err(), CreditCodeError::Empty);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        const FIRST17: &str = "[0-9A-HJ-NP-RTUWXY]{17}";
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn parse_never_panics(s in any::<String>()) {
+                let _ = CreditCode::parse(&s);
+            }
+
+            #[test]
+            fn parse_never_panics_on_near_codes(s in "[0-9A-Za-z０-９Ａ-Ｚ 　]{0,24}") {
+                let _ = CreditCode::parse(&s);
+            }
+
+            #[test]
+            fn completed_codes_round_trip(first17 in FIRST17) {
+                let code = CreditCode::complete(&first17).unwrap();
+                prop_assert_eq!(&code.as_str()[..17], first17.as_str());
+                let again = CreditCode::parse(&code.to_string()).unwrap();
+                prop_assert_eq!(again, code);
+            }
+
+            #[test]
+            fn one_changed_character_is_rejected(
+                first17 in FIRST17,
+                position in 0usize..18,
+                shift in 1usize..31,
+            ) {
+                let code = CreditCode::complete(&first17).unwrap();
+                let mut bytes = code.as_str().as_bytes().to_vec();
+                let at = ALPHABET.iter().position(|&a| a == bytes[position]).unwrap();
+                // Another character of the alphabet: the weights are non-zero modulo the prime
+                // 31, so any single substitution changes the check sum.
+                bytes[position] = ALPHABET[(at + shift) % 31];
+                let changed = String::from_utf8(bytes).unwrap();
+                prop_assert!(CreditCode::parse(&changed).is_err(), "{} accepted", changed);
+            }
+        }
+    }
 }

@@ -5,12 +5,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::visibility::{unknown_link, ENTERPRISE_VISIBLE};
 use super::{like_pattern, CreditCode, Grade, Page, Paging, Saved, Status};
 use crate::audit::{self, Actor};
-use crate::auth::Scope;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, utoipa::ToSchema)]
 pub struct Enterprise {
@@ -121,6 +122,9 @@ pub struct EnterpriseFields {
 
 /// Checks the parts that need no database: name, status date, e-mail.
 pub fn check_fields(f: &EnterpriseFields) -> Result<()> {
+    if let Some(a) = &f.aliases {
+        crate::text::aliases(a.iter().map(String::as_str), "aliases")?;
+    }
     if f.name.is_empty() {
         return Err(Error::invalid("name", "企业名称不能为空"));
     }
@@ -166,9 +170,9 @@ impl EnterpriseInput {
             Some(code) => {
                 let code = CreditCode::parse(code)
                     .map_err(|e| Error::invalid("parent_credit_code", e.to_string()))?;
-                let parent = find_by_code(conn, &code).await?.ok_or_else(|| {
-                    Error::invalid("parent_credit_code", format!("母公司 {code} 未登记"))
-                })?;
+                let parent = find_by_code(conn, &code)
+                    .await?
+                    .ok_or_else(|| unknown_link("parent_credit_code", "母公司"))?;
                 Some(parent.id)
             }
         };
@@ -190,12 +194,10 @@ impl EnterpriseInput {
             county_id: county.id,
             phone: crate::text::clean(&self.phone),
             email: crate::text::clean(&self.email),
-            aliases: self.aliases.as_ref().map(|a| {
-                a.iter()
-                    .map(|s| crate::text::tidy(s))
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            }),
+            aliases: self
+                .aliases
+                .as_ref()
+                .map(|a| crate::text::dedupe(a.iter().map(String::as_str))),
         };
         check_fields(&fields)?;
         Ok(fields)
@@ -214,9 +216,8 @@ pub struct Filter {
 }
 
 /// `$5` searches credit codes (stored upper-case), `$6` names and aliases.
-const LIST_WHERE: &str = "WHERE ($1 IS NULL OR e.county_id = $1)
-      AND ($2 IS NULL OR e.id = $2)
-      AND ($3 IS NULL OR e.county_id = $3)
+/// What a list adds to [`ENTERPRISE_VISIBLE`] (which takes `$1`, `$2`).
+const LIST_FILTER: &str = "AND ($3 IS NULL OR e.county_id = $3)
       AND ($4 IS NULL OR e.status = $4)
       AND ($5 IS NULL OR e.credit_code LIKE $5 ESCAPE '\\' OR e.name LIKE $6 ESCAPE '\\'
            OR EXISTS (SELECT 1 FROM enterprise_aliases a
@@ -227,7 +228,7 @@ pub async fn list(
     scope: Scope,
     filter: &Filter,
 ) -> Result<Page<EnterpriseListItem>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let q_name = filter
         .q
         .as_deref()
@@ -235,7 +236,8 @@ pub async fn list(
         .map(like_pattern);
     let q = q_name.as_deref().map(str::to_uppercase);
     let status = filter.status.map(Status::code);
-    let sql_count = format!("SELECT COUNT(*) FROM enterprises e {LIST_WHERE}");
+    let sql_count =
+        format!("SELECT COUNT(*) FROM enterprises e WHERE {ENTERPRISE_VISIBLE} {LIST_FILTER}");
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&sql_count)
         .bind(scope.county())
         .bind(scope.enterprise())
@@ -249,7 +251,7 @@ pub async fn list(
         "SELECT e.*, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS project_count
          FROM enterprises e JOIN jurisdictions j ON j.id = e.county_id
-         {LIST_WHERE}
+         WHERE {ENTERPRISE_VISIBLE} {LIST_FILTER}
          ORDER BY j.code, e.name LIMIT $7 OFFSET $8"
     );
     let items = on_conn!(conn, |c| sqlx::query_as::<_, EnterpriseListItem>(&sql)
@@ -369,6 +371,8 @@ async fn check_parent(conn: &mut Conn<'_>, id: Option<i64>, parent_id: Option<i6
     Ok(())
 }
 
+/// Stores a new enterprise without asking who may: requests go through
+/// [`super::access::create_enterprise`]; this is for the CLI, the demo and the imports.
 pub async fn insert(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -422,6 +426,7 @@ pub async fn insert(
 }
 
 /// Replaces the stored fields of enterprise `id`; records nothing when nothing changed.
+/// Unchecked, like [`insert`]: requests go through [`super::access::update_enterprise`].
 pub async fn update(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -514,12 +519,11 @@ async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Re
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(aliases.len());
     for a in aliases {
-        if seen.contains(&a.as_str()) {
+        if !seen.insert(a.as_str()) {
             continue;
         }
-        seen.push(a);
         on_conn!(conn, |c| sqlx::query(
             "INSERT INTO enterprise_aliases (enterprise_id, alias) VALUES ($1, $2)"
         )

@@ -2,12 +2,15 @@
 //! code (DESIGN §2; legal representative per Art. 5, parent enterprise per Art. 7) and their
 //! projects / communities (the places Art. 12 notice boards must cover).
 
+pub mod access;
 pub mod credit_code;
 pub mod enterprise;
 pub mod import;
 pub mod jurisdiction;
 pub mod project;
+pub mod visibility;
 
+pub use access::{visible_enterprise, visible_project};
 pub use credit_code::CreditCode;
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +24,8 @@ pub struct Page<T> {
     pub per_page: i64,
 }
 
-/// Paging parameters as they arrive from a query string, clamped to sane bounds.
+/// Paging parameters as they arrive from a query string: `per_page` clamped to sane bounds,
+/// `page` refused beyond [`Paging::MAX_PAGE`] so that the offset cannot overflow.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {
     pub page: i64,
@@ -29,15 +33,25 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Self {
-        Paging {
-            page: page.unwrap_or(1).max(1),
-            per_page: per_page.unwrap_or(50).clamp(1, 500),
+    /// Far past the last page of any list here (a million pages of up to 500 rows).
+    pub const MAX_PAGE: i64 = 1_000_000;
+
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> crate::error::Result<Self> {
+        let page = page.unwrap_or(1).max(1);
+        if page > Self::MAX_PAGE {
+            return Err(crate::error::Error::invalid(
+                "page",
+                format!("页码应在 1–{} 之间", Self::MAX_PAGE),
+            ));
         }
+        Ok(Paging {
+            page,
+            per_page: per_page.unwrap_or(50).clamp(1, 500),
+        })
     }
 
     pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
+        (self.page - 1).saturating_mul(self.per_page)
     }
 
     pub fn wrap<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
@@ -181,3 +195,35 @@ impl Status {
 
 crate::text_column!(Status, Status::parse);
 crate::text_column!(CreditCode, |s| CreditCode::parse(s).ok());
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::Paging;
+    use crate::error::Error;
+
+    #[test]
+    fn page_past_the_limit_names_the_field() {
+        match Paging::new(Some(i64::MAX), None) {
+            Err(Error::Invalid(inv)) => assert_eq!(inv.field, "page"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Paging::new(Some(-5), Some(0)).unwrap().offset(), 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn offsets_never_overflow(page in any::<Option<i64>>(), per_page in any::<Option<i64>>()) {
+            if let Ok(p) = Paging::new(page, per_page) {
+                prop_assert!((1..=Paging::MAX_PAGE).contains(&p.page));
+                prop_assert!((1..=500).contains(&p.per_page));
+                prop_assert_eq!(p.offset(), (p.page - 1) * p.per_page);
+            } else {
+                prop_assert!(page.is_some_and(|p| p > Paging::MAX_PAGE));
+            }
+        }
+    }
+}

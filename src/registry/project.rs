@@ -6,12 +6,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::visibility::{unknown_link, PROJECT_VISIBLE};
 use super::{like_pattern, Page, Paging, Saved};
 use crate::audit::{self, Actor};
-use crate::auth::Scope;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, utoipa::ToSchema)]
 pub struct Project {
@@ -76,6 +77,9 @@ pub struct ProjectFields {
 }
 
 pub fn check_fields(f: &ProjectFields) -> Result<()> {
+    if let Some(a) = &f.aliases {
+        crate::text::aliases(a.iter().map(String::as_str), "aliases")?;
+    }
     if f.name.is_empty() {
         return Err(Error::invalid("name", "项目名称不能为空"));
     }
@@ -98,7 +102,7 @@ impl ProjectInput {
     pub async fn validate(&self, conn: &mut Conn<'_>) -> Result<ProjectFields> {
         super::enterprise::get(conn, self.enterprise_id)
             .await
-            .map_err(|_| Error::invalid("enterprise_id", "开发企业不存在"))?;
+            .map_err(|_| unknown_link("enterprise_id", "开发企业"))?;
         super::jurisdiction::get(conn, self.county_id)
             .await
             .ok()
@@ -112,12 +116,10 @@ impl ProjectInput {
             sales_site_open: self.sales_site_open,
             delivery_date: self.delivery_date,
             units_delivered: self.units_delivered,
-            aliases: self.aliases.as_ref().map(|a| {
-                a.iter()
-                    .map(|s| crate::text::tidy(s))
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            }),
+            aliases: self
+                .aliases
+                .as_ref()
+                .map(|a| crate::text::dedupe(a.iter().map(String::as_str))),
         };
         check_fields(&fields)?;
         Ok(fields)
@@ -135,9 +137,8 @@ pub struct Filter {
     pub per_page: Option<i64>,
 }
 
-const LIST_WHERE: &str = "WHERE ($1 IS NULL OR p.county_id = $1)
-      AND ($2 IS NULL OR p.enterprise_id = $2)
-      AND ($3 IS NULL OR p.county_id = $3)
+/// What a list adds to [`PROJECT_VISIBLE`] (which takes `$1`, `$2`).
+const LIST_FILTER: &str = "AND ($3 IS NULL OR p.county_id = $3)
       AND ($4 IS NULL OR p.enterprise_id = $4)
       AND ($5 IS NULL OR p.name LIKE $5 ESCAPE '\\' OR p.address LIKE $5 ESCAPE '\\'
            OR EXISTS (SELECT 1 FROM project_aliases a WHERE a.project_id = p.id AND a.alias LIKE $5 ESCAPE '\\'))";
@@ -147,14 +148,14 @@ pub async fn list(
     scope: Scope,
     filter: &Filter,
 ) -> Result<Page<ProjectListItem>> {
-    let paging = Paging::new(filter.page, filter.per_page);
+    let paging = Paging::new(filter.page, filter.per_page)?;
     let q = filter
         .q
         .as_deref()
         .filter(|q| !q.trim().is_empty())
         .map(like_pattern);
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM projects p {LIST_WHERE}"
+        "SELECT COUNT(*) FROM projects p WHERE {PROJECT_VISIBLE} {LIST_FILTER}"
     ))
     .bind(scope.county())
     .bind(scope.enterprise())
@@ -168,7 +169,7 @@ pub async fn list(
          FROM projects p
          JOIN enterprises e ON e.id = p.enterprise_id
          JOIN jurisdictions j ON j.id = p.county_id
-         {LIST_WHERE}
+         WHERE {PROJECT_VISIBLE} {LIST_FILTER}
          ORDER BY j.code, p.name LIMIT $6 OFFSET $7"
     ))
     .bind(scope.county())
@@ -236,6 +237,8 @@ struct Snapshot<'a> {
     aliases: &'a [String],
 }
 
+/// Stores a new project without asking who may: requests go through
+/// [`super::access::create_project`]; this is for the CLI, the demo and the imports.
 pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Result<Project> {
     check_fields(f)?;
     let now = Utc::now();
@@ -277,6 +280,7 @@ pub async fn insert(conn: &mut Conn<'_>, actor: &Actor, f: &ProjectFields) -> Re
     Ok(created)
 }
 
+/// Unchecked, like [`insert`]: requests go through [`super::access::update_project`].
 pub async fn update(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -357,12 +361,11 @@ async fn replace_aliases(conn: &mut Conn<'_>, id: i64, aliases: &[String]) -> Re
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(aliases.len());
     for a in aliases {
-        if seen.contains(&a.as_str()) {
+        if !seen.insert(a.as_str()) {
             continue;
         }
-        seen.push(a);
         on_conn!(conn, |c| sqlx::query(
             "INSERT INTO project_aliases (project_id, alias) VALUES ($1, $2)"
         )

@@ -80,7 +80,7 @@ impl HttpError {
     /// The same error as an HTML page, for browser routes.
     pub fn into_page(self) -> Response {
         let status = self.status;
-        let body = crate::web::pages::error_page(status, &self.message);
+        let body = error_page(status, &self.message);
         let mut resp = (status, Html(body)).into_response();
         if let Some(s) = self.retry_after_secs {
             if let Ok(v) = s.to_string().parse() {
@@ -144,6 +144,25 @@ impl IntoResponse for HttpError {
         }
         resp
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+/// The error page lives here, not with the other pages: the pages use this module's errors,
+/// and this module must not need the pages.
+fn error_page(status: StatusCode, message: &str) -> String {
+    use askama::Template;
+    ErrorTemplate {
+        status: status.as_u16(),
+        message,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message))
 }
 
 /// Errors of HTML routes: rendered as a page.

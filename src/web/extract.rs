@@ -145,3 +145,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+/// Path parameters whose rejection speaks our error format (400 with the JSON body naming the
+/// path) instead of axum's plain text: an id that is text, or beyond i64.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(axum::extract::rejection::PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(HttpError {
+                    field: Some("path".into()),
+                    ..HttpError::bad_request(format!("路径中的编号无效：{}", e.body_text()))
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e.body_text(), "path parameters missing from route");
+                Err(HttpError::not_found())
+            }
+        }
+    }
+}

@@ -54,7 +54,8 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api::router().split_for_parts();
+    let (api, mut openapi) = api::router().split_for_parts();
+    api::document::complete(&mut openapi);
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api)

@@ -403,17 +403,19 @@ async fn queue_aliases_and_rollup(app: TestApp) {
         StatusCode::FORBIDDEN
     );
     let wrong = json!({"enterprise_id": s.ent_b});
-    assert_eq!(
-        oa.send_json(
+    let r = oa
+        .send_json(
             Method::POST,
             &format!("/api/v1/hotline/tickets/{t6}/assign"),
-            &wrong
+            &wrong,
         )
-        .await
-        .status,
-        StatusCode::FORBIDDEN,
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "another county's enterprise"
     );
+    assert_eq!(r.json()["error"]["field"], "enterprise_id");
     let r = oa
         .send_json(
             Method::POST,

@@ -4,8 +4,10 @@
 mod support;
 
 mod access;
+mod access_writes;
 mod accounts;
 mod audit_log;
+mod bounds;
 mod filings;
 mod hotline;
 mod imports;

@@ -179,10 +179,16 @@ async fn enterprises_and_projects(app: TestApp) {
         .await
         .json();
     assert_eq!(found["total"], 1);
-    // A developer from county B may build in county A: county A's officer registers it.
+    // A developer from county B may build in county A, but the developer is not county A's
+    // to name (issue 7): the city registers that project.
     let cross = json!({"enterprise_id": s.ent_b, "county_id": s.county_a, "name": "丙在任城", "units_delivered": 0});
+    let resp = c.send_json(Method::POST, "/api/v1/projects", &cross).await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(resp.json()["error"]["field"], "enterprise_id");
+    let mut admin = app.login("admin").await;
     assert_eq!(
-        c.send_json(Method::POST, "/api/v1/projects", &cross)
+        admin
+            .send_json(Method::POST, "/api/v1/projects", &cross)
             .await
             .status,
         StatusCode::CREATED
@@ -239,10 +245,9 @@ async fn client_mistakes_are_4xx(app: TestApp) {
         c.get("/api/v1/enterprises/999999").await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        c.get("/api/v1/enterprises/abc").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    let resp = c.get("/api/v1/enterprises/abc").await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json()["error"]["field"], "path", "JSON error body");
     assert_eq!(
         c.get("/api/v1/nothing-here").await.status,
         StatusCode::NOT_FOUND

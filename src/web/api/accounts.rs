@@ -1,6 +1,6 @@
 //! The caller, user administration, API tokens (create, list, revoke) and the audit log.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use crate::audit::{self, Entry};
 use crate::auth::{admin, token, user, Principal};
 use crate::registry::{Page, Paging};
 use crate::web::error::{ErrorBody, HttpError};
-use crate::web::extract::{ApiJson, ApiQuery, Auth};
+use crate::web::extract::{ApiJson, ApiQuery, Auth, Path};
 use crate::web::AppState;
 
 type ApiResult<T> = Result<T, HttpError>;
@@ -213,7 +213,7 @@ pub async fn list_audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<Entry>>> {
     p.require_admin()?;
-    let paging = Paging::new(q.page, q.per_page);
+    let paging = Paging::new(q.page, q.per_page)?;
     let filter = audit::Filter {
         entity_type: q.entity_type,
         entity_id: q.entity_id,

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::web::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,12 +14,13 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::auth::Principal;
+use crate::blobs::Limits;
 use crate::error::Error;
 use crate::filings::state::{self, OrgView};
 use crate::filings::store::{self, FileRef, Filing, FilingDetail, ListItem};
 use crate::filings::worklist::{self, Worklist};
 use crate::filings::Payload;
-use crate::registry::{enterprise, Page};
+use crate::registry::Page;
 use crate::web::error::{ErrorBody, HttpError};
 use crate::web::extract::{ApiJson, ApiQuery};
 use crate::web::AppState;
@@ -158,12 +161,12 @@ pub async fn upload_file(
     let f = store::attach(
         &mut tx.conn(),
         s.blobs.as_ref(),
-        s.config.max_file_bytes,
+        Limits::from_config(&s.config),
         &p,
         id,
         &q.slot,
         &name,
-        &body,
+        body.to_vec(),
     )
     .await?;
     tx.commit().await?;
@@ -231,10 +234,7 @@ pub async fn org(
 ) -> ApiResult<Json<OrgView>> {
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
-    let e = enterprise::get(&mut conn, id).await?;
-    if !p.can_view_enterprise(&e) {
-        return Err(Error::NotFound("企业").into());
-    }
+    let e = crate::registry::visible_enterprise(&mut conn, &p, id).await?;
     let as_of = q.as_of.unwrap_or_else(crate::time::today);
     Ok(Json(state::view(&mut conn, &e, &s.rules, as_of).await?))
 }

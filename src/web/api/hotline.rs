@@ -1,7 +1,9 @@
 //! Hotline endpoints: import, tickets, the unmatched queue, metrics.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::web::extract::Path;
 use axum::Json;
 use serde::Deserialize;
 
@@ -18,6 +20,35 @@ use crate::web::extract::{ApiJson, ApiQuery};
 use crate::web::AppState;
 
 type ApiResult<T> = Result<T, HttpError>;
+
+/// Years hotline figures can be asked for. Nothing was recorded outside them, and a year near
+/// `i32::MAX` would overflow the period arithmetic.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Checks a period asked for in a query; the error names `year` or `month`.
+pub fn check_period(year: Option<i32>, month: Option<u32>) -> Result<(), Error> {
+    if let Some(y) = year {
+        if !YEARS.contains(&y) {
+            return Err(Error::invalid(
+                "year",
+                format!(
+                    "年份应在{}–{}之间，填写的是 {y}",
+                    YEARS.start(),
+                    YEARS.end()
+                ),
+            ));
+        }
+    }
+    if let Some(m) = month {
+        if !(1..=12).contains(&m) {
+            return Err(Error::invalid(
+                "month",
+                format!("月份应在1–12之间，填写的是 {m}"),
+            ));
+        }
+    }
+    Ok(())
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -70,6 +101,7 @@ pub async fn list_tickets(
     p: Principal,
     ApiQuery(f): ApiQuery<tickets::Filter>,
 ) -> ApiResult<Json<Page<Ticket>>> {
+    check_period(f.year, f.month)?;
     let mut c = s.db.acquire().await?;
     Ok(Json(tickets::list(&mut c.conn(), p.scope(), &f).await?))
 }
@@ -141,9 +173,7 @@ pub async fn metrics(
     p: Principal,
     ApiQuery(q): ApiQuery<MetricsParams>,
 ) -> ApiResult<Json<ScopedMetrics>> {
-    if !(2000..=2100).contains(&q.year) {
-        return Err(Error::invalid("year", "年份应在2000–2100之间").into());
-    }
+    check_period(Some(q.year), q.month)?;
     let mut c = s.db.acquire().await?;
     Ok(Json(
         view::scoped(&mut c.conn(), p.scope(), q.year, q.month).await?,

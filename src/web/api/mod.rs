@@ -1,6 +1,7 @@
 //! JSON API, version 1. Each route is registered together with its OpenAPI description.
 
 pub mod accounts;
+pub mod document;
 pub mod filings;
 pub mod hotline;
 pub mod registry;

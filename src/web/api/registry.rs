@@ -1,18 +1,19 @@
 //! Registry endpoints: jurisdictions, enterprises, projects and their bulk import.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::web::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use crate::auth::Principal;
-use crate::error::Error;
 use crate::registry::enterprise::{self, EnterpriseDetail, EnterpriseInput, EnterpriseListItem};
 use crate::registry::import::{self, Report};
 use crate::registry::jurisdiction::{self, Jurisdiction, JurisdictionInput};
 use crate::registry::project::{self, ProjectDetail, ProjectInput, ProjectListItem};
-use crate::registry::Page;
+use crate::registry::{self, access, Page};
 use crate::web::error::{ErrorBody, HttpError};
 use crate::web::extract::{ApiJson, ApiQuery};
 use crate::web::AppState;
@@ -91,11 +92,9 @@ pub async fn get_enterprise(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<EnterpriseDetail>> {
     let mut c = s.db.acquire().await?;
-    let detail = enterprise::detail(&mut c.conn(), id).await?;
-    if !p.can_view_enterprise(&detail.enterprise) {
-        return Err(Error::NotFound("企业").into());
-    }
-    Ok(Json(detail))
+    let mut conn = c.conn();
+    let e = registry::visible_enterprise(&mut conn, &p, id).await?;
+    Ok(Json(enterprise::detail(&mut conn, e.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises", tag = "registry", request_body = EnterpriseInput,
@@ -105,12 +104,9 @@ pub async fn create_enterprise(
     p: Principal,
     ApiJson(input): ApiJson<EnterpriseInput>,
 ) -> ApiResult<(StatusCode, Json<EnterpriseDetail>)> {
-    p.require_officer()?;
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
-    let fields = input.validate(&mut conn).await?;
-    p.require_registry_write(fields.county_id)?;
-    let created = enterprise::insert(&mut conn, &p.actor(), &fields).await?;
+    let created = access::create_enterprise(&mut conn, &p, &input).await?;
     let detail = enterprise::detail(&mut conn, created.id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(detail)))
@@ -124,17 +120,9 @@ pub async fn update_enterprise(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<EnterpriseInput>,
 ) -> ApiResult<Json<EnterpriseDetail>> {
-    p.require_officer()?;
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
-    let existing = enterprise::get(&mut conn, id).await?;
-    if !p.can_view_enterprise(&existing) {
-        return Err(Error::NotFound("企业").into());
-    }
-    let fields = input.validate(&mut conn).await?;
-    // Moving an enterprise to another county needs authority over both.
-    p.require_registry_write(fields.county_id)?;
-    enterprise::update(&mut conn, &p.actor(), id, &fields).await?;
+    access::update_enterprise(&mut conn, &p, id, &input).await?;
     let detail = enterprise::detail(&mut conn, id).await?;
     tx.commit().await?;
     Ok(Json(detail))
@@ -161,11 +149,9 @@ pub async fn get_project(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ProjectDetail>> {
     let mut c = s.db.acquire().await?;
-    let detail = project::detail(&mut c.conn(), id).await?;
-    if !p.can_view_project(&detail.project) {
-        return Err(Error::NotFound("项目").into());
-    }
-    Ok(Json(detail))
+    let mut conn = c.conn();
+    let project = registry::visible_project(&mut conn, &p, id).await?;
+    Ok(Json(project::detail(&mut conn, project.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects", tag = "registry", request_body = ProjectInput,
@@ -175,12 +161,9 @@ pub async fn create_project(
     p: Principal,
     ApiJson(input): ApiJson<ProjectInput>,
 ) -> ApiResult<(StatusCode, Json<ProjectDetail>)> {
-    p.require_officer()?;
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
-    let fields = input.validate(&mut conn).await?;
-    p.require_registry_write(fields.county_id)?;
-    let created = project::insert(&mut conn, &p.actor(), &fields).await?;
+    let created = access::create_project(&mut conn, &p, &input).await?;
     let detail = project::detail(&mut conn, created.id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(detail)))
@@ -194,16 +177,9 @@ pub async fn update_project(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ProjectInput>,
 ) -> ApiResult<Json<ProjectDetail>> {
-    p.require_officer()?;
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
-    let existing = project::get(&mut conn, id).await?;
-    if !p.can_view_project(&existing) {
-        return Err(Error::NotFound("项目").into());
-    }
-    let fields = input.validate(&mut conn).await?;
-    p.require_registry_write(fields.county_id)?;
-    project::update(&mut conn, &p.actor(), id, &fields).await?;
+    access::update_project(&mut conn, &p, id, &input).await?;
     let detail = project::detail(&mut conn, id).await?;
     tx.commit().await?;
     Ok(Json(detail))

@@ -39,7 +39,7 @@ pub async fn audit(
 ) -> Result<Response, PageError> {
     user.principal.require_admin()?;
     let nav = Nav::new(&state, &user).await?;
-    let paging = Paging::new(p.page.parse().ok(), Some(100));
+    let paging = Paging::new(p.page.parse().ok(), Some(100))?;
     let filter = audit::Filter {
         entity_type: Some(p.entity_type.clone()).filter(|s| !s.is_empty()),
         entity_id: None,

@@ -16,9 +16,10 @@ use crate::hotline::queue::{self, Assignment};
 use crate::hotline::tickets::{self, Ticket};
 use crate::hotline::view::{self, Named};
 use crate::hotline::Attribution;
-use crate::registry::enterprise::{self, Enterprise};
-use crate::registry::{project, CreditCode, Page};
-use crate::web::api::hotline::import_options;
+use crate::registry::enterprise::Enterprise;
+use crate::registry::visibility::unknown_link;
+use crate::registry::{access, project, CreditCode, Page};
+use crate::web::api::hotline::{check_period, import_options};
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::AppState;
@@ -26,6 +27,20 @@ use crate::web::AppState;
 fn default_year() -> i32 {
     use chrono::Datelike;
     crate::time::today().year()
+}
+
+/// A `year` query parameter: empty means none; anything else must be a year hotline figures
+/// can be asked for, or the page answers 422 naming the field.
+fn year_param(s: &str) -> Result<Option<i32>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let year = s
+        .parse()
+        .map_err(|_| Error::invalid("year", format!("“{s}”不是年份")))?;
+    check_period(Some(year), None)?;
+    Ok(Some(year))
 }
 
 #[derive(Deserialize, Default)]
@@ -68,7 +83,7 @@ pub async fn list(
     let nav = Nav::new(&s, &user).await?;
     let filter = tickets::Filter {
         q: Some(p.q.clone()),
-        year: p.year.parse().ok(),
+        year: year_param(&p.year)?,
         category: Some(p.category.clone()).filter(|c| !c.is_empty()),
         attribution: Attribution::parse(&p.attribution),
         page: p.page.parse().ok(),
@@ -169,13 +184,14 @@ pub async fn assign(
     Path(id): Path<i64>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, PageError> {
+    user.principal.require_officer()?;
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
     let code = CreditCode::parse(&f.credit_code)
         .map_err(|e| Error::invalid("credit_code", e.to_string()))?;
-    let e = enterprise::find_by_code(&mut conn, &code)
+    let e = access::enterprise_by_code_in_scope(&mut conn, user.principal.scope(), &code)
         .await?
-        .ok_or_else(|| Error::invalid("credit_code", format!("企业 {code} 未登记")))?;
+        .ok_or_else(|| unknown_link("credit_code", "企业"))?;
     let project_id = match crate::text::tidy(&f.project_name) {
         name if name.is_empty() => None,
         name => Some(
@@ -276,7 +292,7 @@ pub async fn rankings(
 ) -> Result<Response, PageError> {
     user.principal.require_officer()?;
     let nav = Nav::new(&s, &user).await?;
-    let year = q.year.parse().unwrap_or_else(|_| default_year());
+    let year = year_param(&q.year)?.unwrap_or_else(default_year);
     let m = {
         let mut c = s.db.acquire().await?;
         view::scoped(&mut c.conn(), user.principal.scope(), year, None).await?
@@ -308,13 +324,10 @@ pub async fn enterprise_summary(
     Query(q): Query<YearParam>,
 ) -> Result<Response, PageError> {
     let nav = Nav::new(&s, &user).await?;
-    let year = q.year.parse().unwrap_or_else(|_| default_year());
+    let year = year_param(&q.year)?.unwrap_or_else(default_year);
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
-    let e = enterprise::get(&mut conn, id).await?;
-    if !user.principal.can_view_enterprise(&e) {
-        return Err(Error::NotFound("企业").into());
-    }
+    let e = crate::registry::visible_enterprise(&mut conn, &user.principal, id).await?;
     let scoped = view::scoped(&mut conn, crate::auth::Scope::Enterprise(id), year, None).await?;
     let m = scoped.enterprises.into_iter().next();
     let classifier = Classifier::shipped()?;

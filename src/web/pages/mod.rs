@@ -9,7 +9,7 @@ mod login;
 mod registry;
 
 use askama::Template;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -170,22 +170,6 @@ impl Pager {
             next: (page < pages).then(|| url(page + 1)),
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorTemplate<'a> {
-    status: u16,
-    message: &'a str,
-}
-
-pub fn error_page(status: StatusCode, message: &str) -> String {
-    ErrorTemplate {
-        status: status.as_u16(),
-        message,
-    }
-    .render()
-    .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message))
 }
 
 /// A multipart form as the upload pages send it: its text fields and its one file.

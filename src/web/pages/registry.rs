@@ -7,11 +7,10 @@ use serde::Deserialize;
 
 use super::{render, Nav, Pager};
 use crate::auth::Scope;
-use crate::error::Error;
 use crate::registry::enterprise::{self, EnterpriseDetail, EnterpriseListItem};
 use crate::registry::jurisdiction::{self, Jurisdiction};
 use crate::registry::project::{self, ProjectDetail, ProjectListItem};
-use crate::registry::{Page, Status};
+use crate::registry::{self, Page, Status};
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::AppState;
@@ -121,13 +120,13 @@ pub async fn enterprise(
     let nav = Nav::new(&state, &user).await?;
     let mut c = state.db.acquire().await?;
     let mut conn = c.conn();
-    let d = enterprise::detail(&mut conn, id).await?;
-    if !user.principal.can_view_enterprise(&d.enterprise) {
-        return Err(Error::NotFound("企业").into());
-    }
+    let e = registry::visible_enterprise(&mut conn, &user.principal, id).await?;
+    let d = enterprise::detail(&mut conn, e.id).await?;
+    // The same rule as the project list and `GET /api/v1/projects/{id}`: every project shown
+    // here opens for this user.
     let list = project::list(
         &mut conn,
-        Scope::City,
+        user.principal.scope(),
         &project::Filter {
             enterprise_id: Some(id),
             per_page: Some(500),

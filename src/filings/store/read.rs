@@ -1,0 +1,169 @@
+//! Reading filings: one, a page of them, an enterprise's approved ones, and the projects
+//! whose notice boards it answers for.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::access::require_visible;
+use super::{FileRef, Filing, FilingDetail, Filter, ListItem, Review, Revision, Row};
+use crate::auth::{Principal, Scope};
+use crate::db::Conn;
+use crate::error::{Error, Result};
+use crate::filings::{Kind, Status};
+use crate::on_conn;
+use crate::registry::enterprise;
+use crate::registry::project::Project;
+use crate::registry::{Page, Paging};
+
+pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Filing> {
+    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(
+        "SELECT * FROM filings WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(Error::NotFound("备案"))?;
+    row.try_into()
+}
+
+pub async fn files(conn: &mut Conn<'_>, filing_id: i64) -> Result<Vec<FileRef>> {
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, FileRef>(
+        "SELECT * FROM filing_files WHERE filing_id = $1 ORDER BY slot, id"
+    )
+    .bind(filing_id)
+    .fetch_all(c)
+    .await)?)
+}
+
+/// A filing the caller may see, with its files, reviews and submitted revisions.
+pub async fn detail(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<FilingDetail> {
+    let filing = get(conn, id).await?;
+    let e = enterprise::get(conn, filing.enterprise_id).await?;
+    require_visible(p, &e)?;
+    let files = files(conn, id).await?;
+    let review_rows: Vec<(i64, String, String, String, DateTime<Utc>)> =
+        on_conn!(conn, |c| sqlx::query_as(
+            "SELECT r.revision, u.display_name, r.decision, r.reasons, r.at FROM filing_reviews r
+         JOIN users u ON u.id = r.reviewer_id WHERE r.filing_id = $1 ORDER BY r.id"
+        )
+        .bind(id)
+        .fetch_all(c)
+        .await)?;
+    let reviews = review_rows
+        .into_iter()
+        .map(|(revision, reviewer, decision, reasons, at)| Review {
+            revision,
+            reviewer,
+            decision,
+            reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+            at,
+        })
+        .collect();
+    let revision_rows: Vec<(i64, String, String, DateTime<Utc>)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+        "SELECT revision, payload, files, submitted_at FROM filing_revisions WHERE filing_id = $1 ORDER BY revision"
+    )
+    .bind(id)
+    .fetch_all(c)
+    .await
+    })?;
+    let mut revisions = Vec::new();
+    for (revision, payload, files, submitted_at) in revision_rows {
+        revisions.push(Revision {
+            revision,
+            payload: serde_json::from_str(&payload).map_err(|e| Error::Internal(e.to_string()))?,
+            files: serde_json::from_str(&files).unwrap_or_default(),
+            submitted_at,
+        });
+    }
+    Ok(FilingDetail {
+        filing,
+        enterprise_name: e.name,
+        county_id: e.county_id,
+        files,
+        reviews,
+        revisions,
+    })
+}
+
+const LIST_WHERE: &str = "WHERE ($1 IS NULL OR e.county_id = $1)
+      AND ($2 IS NULL OR f.enterprise_id = $2)
+      AND ($3 IS NULL OR f.enterprise_id = $3)
+      AND ($4 IS NULL OR f.status = $4)
+      AND ($5 IS NULL OR f.kind = $5)";
+
+pub async fn list(conn: &mut Conn<'_>, scope: Scope, filter: &Filter) -> Result<Page<ListItem>> {
+    let paging = Paging::new(filter.page, filter.per_page)?;
+    let status = filter.status.map(Status::code);
+    let kind = filter.kind.map(Kind::code);
+    let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM filings f JOIN enterprises e ON e.id = f.enterprise_id {LIST_WHERE}"
+    ))
+    .bind(scope.county())
+    .bind(scope.enterprise())
+    .bind(filter.enterprise_id)
+    .bind(status)
+    .bind(kind)
+    .fetch_one(c)
+    .await)?;
+    let items = on_conn!(conn, |c| {
+        sqlx::query_as::<_, ListItem>(&format!(
+        "SELECT f.id, f.enterprise_id, e.name AS enterprise_name, e.county_id, j.name AS county_name, f.kind, f.status,
+                f.revision, f.late, f.submitted_at, f.decided_at, f.updated_at
+         FROM filings f JOIN enterprises e ON e.id = f.enterprise_id JOIN jurisdictions j ON j.id = e.county_id
+         {LIST_WHERE}
+         ORDER BY f.updated_at DESC, f.id DESC LIMIT $6 OFFSET $7"
+    ))
+    .bind(scope.county())
+    .bind(scope.enterprise())
+    .bind(filter.enterprise_id)
+    .bind(status)
+    .bind(kind)
+    .bind(paging.per_page)
+    .bind(paging.offset())
+    .fetch_all(c)
+    .await
+    })?;
+    Ok(paging.wrap(items, total))
+}
+
+/// Approved filings of an enterprise with their files, in the order they took effect.
+pub async fn approved(
+    conn: &mut Conn<'_>,
+    enterprise_id: i64,
+) -> Result<Vec<(Filing, Vec<FileRef>)>> {
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, Row>(
+        "SELECT * FROM filings WHERE enterprise_id = $1 AND status = 'approved' ORDER BY decided_at, id"
+    )
+    .bind(enterprise_id)
+    .fetch_all(c)
+    .await
+    })?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let f: Filing = r.try_into()?;
+        let fs = files(conn, f.id).await?;
+        out.push((f, fs));
+    }
+    out.sort_by_key(|(f, _)| (f.payload.effective_on(), f.decided_at, f.id));
+    Ok(out)
+}
+
+/// Projects whose notice boards an enterprise answers for: its own, and from the date of
+/// their revocation or cancellation those of its subsidiaries (Art. 7).
+pub async fn answerable_projects(
+    conn: &mut Conn<'_>,
+    enterprise_id: i64,
+    as_of: NaiveDate,
+) -> Result<Vec<Project>> {
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, Project>(
+        "SELECT p.* FROM projects p JOIN enterprises e ON e.id = p.enterprise_id
+         WHERE p.enterprise_id = $1
+            OR (e.parent_id = $1 AND e.status <> 'active' AND e.status_date <= $2)
+         ORDER BY p.name, p.id"
+    )
+    .bind(enterprise_id)
+    .bind(as_of)
+    .fetch_all(c)
+    .await)?)
+}
