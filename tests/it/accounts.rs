@@ -950,3 +950,76 @@ async fn parallel_wrong_passwords_are_throttled(app: TestApp) {
     assert_eq!(app.count("login_failures").await, 5);
 }
 both!(parallel_wrong_passwords_are_throttled);
+
+/// Posts the login form as a browser behind our proxy would arrive: with the proxy's
+/// `X-Forwarded-For`.
+async fn login_via_proxy(app: &TestApp, xff: &str, username: &str, password: &str) -> StatusCode {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    let get = Request::get("/login").body(Body::empty()).expect("request");
+    let (_, headers, body) = app.send(get).await;
+    let cookie = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|kv| kv.starts_with("aftercare_login_csrf="))
+        .expect("login form cookie")
+        .to_string();
+    let token = hidden(&String::from_utf8_lossy(&body), "_csrf");
+    let form = serde_urlencoded::to_string([
+        ("username", username),
+        ("password", password),
+        ("_csrf", token.as_str()),
+    ])
+    .expect("form");
+    let post = Request::post("/login")
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", xff)
+        .body(Body::from(form))
+        .expect("request");
+    app.send(post).await.0
+}
+
+async fn throttling_by_address_uses_the_proxy_hop(mut app: TestApp) {
+    app.seed().await;
+    let mut config = (*app.state.config).clone();
+    config.trust_forwarded_for = true;
+    config.login_max_failures_per_ip = 3;
+    app.state.config = std::sync::Arc::new(config);
+    app.router = aftercare::web::router(app.state.clone());
+
+    // A guesser at 203.0.113.9 varies the user name and the entry it writes itself.
+    for i in 0..3 {
+        let status = login_via_proxy(
+            &app,
+            &format!("10.0.0.{i}, 203.0.113.9"),
+            &format!("nobody{i}"),
+            "Wrong-Passw0rd!",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let status = login_via_proxy(&app, "192.0.2.1, 203.0.113.9", "officer_a", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is locked"
+    );
+    let recorded = {
+        let mut p = app.db().acquire().await.expect("acquire");
+        let mut conn = p.conn();
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM login_failures WHERE ip = '203.0.113.9'"
+        )
+        .fetch_one(c)
+        .await)
+        .expect("count")
+    };
+    assert_eq!(recorded, 3, "failures are kept under the proxy's hop");
+    // Another client is not locked out by that address.
+    let status = login_via_proxy(&app, "203.0.113.10", "officer_a", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+both!(throttling_by_address_uses_the_proxy_hop);
