@@ -164,6 +164,19 @@ enum UserCommand {
         username: String,
         #[arg(long)]
         name: String,
+        /// Days until the token expires (1–3650); without it the token does not expire.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// List a user's API tokens (revoked and expired ones included).
+    Tokens {
+        #[arg(long)]
+        username: String,
+    },
+    /// Revoke an API token by its id (see `user tokens`).
+    RevokeToken {
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -550,17 +563,46 @@ async fn user_command(
             tx.commit().await?;
             println!("已启用 {username}");
         }
-        UserCommand::Token { username, name } => {
+        UserCommand::Token {
+            username,
+            name,
+            expires_in_days,
+        } => {
             let u = user::find(&mut conn, &username)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
-            let (info, secret) = token::create(&mut conn, actor, u.id, &name).await?;
+            let expires_at = token::expiry(expires_in_days, None, chrono::Utc::now())?;
+            let (info, secret) = token::create(&mut conn, actor, u.id, &name, expires_at).await?;
             tx.commit().await?;
             println!(
-                "令牌 {}（id {}）已创建。请立即保存，之后无法再次显示：",
-                info.name, info.id
+                "令牌 {}（id {}，过期时间：{}）已创建。请立即保存，之后无法再次显示：",
+                info.name,
+                info.id,
+                info.expires_local()
             );
             println!("{secret}");
+        }
+        UserCommand::Tokens { username } => {
+            let u = user::find(&mut conn, &username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("用户 {username} 不存在"))?;
+            for t in token::list(&mut conn, u.id).await? {
+                println!(
+                    "{:>4}  {:<20} {}  创建 {}  过期 {}  最近使用 {}",
+                    t.id,
+                    t.name,
+                    t.state_label(),
+                    t.created_local(),
+                    t.expires_local(),
+                    t.last_used_local()
+                );
+            }
+        }
+        UserCommand::RevokeToken { id } => {
+            let t = token::find(&mut conn, id).await?;
+            let t = token::revoke(&mut conn, actor, t).await?;
+            tx.commit().await?;
+            println!("已撤销令牌 {}（id {}）", t.name, t.id);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -23,6 +23,9 @@ pub struct Config {
     pub login_window_minutes: i64,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How many proxies of ours each append one `X-Forwarded-For` entry: the client is the
+    /// entry that many places from the right (1: the last entry, added by the one proxy).
+    pub trusted_proxy_hops: usize,
     pub max_upload_bytes: usize,
     /// Largest single uploaded file (photo, PDF) accepted for a filing.
     pub max_file_bytes: usize,
@@ -49,6 +52,7 @@ struct FileConfig {
     login_max_failures_per_ip: Option<i64>,
     login_window_minutes: Option<i64>,
     trust_forwarded_for: Option<bool>,
+    trusted_proxy_hops: Option<usize>,
     max_upload_bytes: Option<usize>,
     max_file_bytes: Option<usize>,
     max_image_pixels: Option<u64>,
@@ -79,6 +83,7 @@ impl Config {
             login_max_failures_per_ip: 30,
             login_window_minutes: 15,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
             max_upload_bytes: 20 * 1024 * 1024,
             max_file_bytes: 10 * 1024 * 1024,
             max_image_pixels: 40_000_000,
@@ -167,6 +172,12 @@ impl Config {
             c.trust_forwarded_for,
             "trust_forwarded_for",
         )?;
+        c.trusted_proxy_hops = pick(
+            env("TRUSTED_PROXY_HOPS"),
+            file.trusted_proxy_hops,
+            c.trusted_proxy_hops,
+            "trusted_proxy_hops",
+        )?;
         c.max_upload_bytes = pick(
             env("MAX_UPLOAD_BYTES"),
             file.max_upload_bytes,
@@ -196,6 +207,12 @@ impl Config {
             return Err(Error::invalid(
                 "config",
                 "session_ttl_minutes ≥ 5，login_max_failures ≥ 1，login_window_minutes ≥ 1",
+            ));
+        }
+        if c.trusted_proxy_hops < 1 {
+            return Err(Error::invalid(
+                "trusted_proxy_hops",
+                "trusted_proxy_hops ≥ 1",
             ));
         }
         if c.max_image_pixels < 1 {

@@ -5,6 +5,7 @@
 //! principal. This module needs nothing of the registry: [`Scope`] lives in the leaf
 //! `crate::scope` and is re-exported here.
 
+pub mod admin;
 pub mod password;
 pub mod session;
 pub mod throttle;

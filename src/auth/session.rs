@@ -60,11 +60,12 @@ struct Row {
 /// Sliding expiry: a session used in the second half of its lifetime is extended.
 pub async fn lookup(conn: &mut Conn<'_>, token: &str, ttl: Duration) -> Result<Option<Session>> {
     let now = Utc::now();
-    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(
-        "SELECT s.id AS session_id, s.csrf_token, s.expires_at, u.*
+    let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(&format!(
+        "SELECT s.id AS session_id, s.csrf_token, s.expires_at, {}
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE"
-    )
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE",
+        super::user::COLUMNS
+    ))
     .bind(secret::sha256_hex(token.as_bytes()))
     .bind(now)
     .fetch_optional(c)

@@ -23,7 +23,14 @@ pub struct UserRow {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
 }
+
+/// The columns of [`UserRow`], prefixed with `u.`: named rather than `u.*`, because SQLite
+/// expands `*` from a connection's cached schema and re-prepares on first use after a
+/// migration added a column, handing sqlx a row wider than the statement it prepared.
+pub const COLUMNS: &str = "u.id, u.username, u.display_name, u.password_hash, u.role, \
+    u.county_id, u.enterprise_id, u.email, u.active, u.created_at, u.updated_at, u.last_login_at";
 
 /// A user as shown to administrators: never the hash.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -35,6 +42,7 @@ pub struct User {
     pub role: Role,
     pub email: String,
     pub active: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -60,6 +68,7 @@ impl UserRow {
             role: self.role()?,
             email: self.email.clone(),
             active: self.active,
+            last_login_at: self.last_login_at,
         })
     }
 }
@@ -130,9 +139,9 @@ pub async fn create(conn: &mut Conn<'_>, actor: &Actor, new: NewUser) -> Result<
 }
 
 pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<UserRow> {
-    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
-        "SELECT * FROM users WHERE id = $1"
-    )
+    on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.id = $1"
+    ))
     .bind(id)
     .fetch_optional(c)
     .await)?
@@ -140,34 +149,46 @@ pub async fn get(conn: &mut Conn<'_>, id: i64) -> Result<UserRow> {
 }
 
 pub async fn find(conn: &mut Conn<'_>, username: &str) -> Result<Option<UserRow>> {
-    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
-        "SELECT * FROM users WHERE username = $1"
-    )
+    Ok(on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users u WHERE u.username = $1"
+    ))
     .bind(username.trim().to_lowercase())
     .fetch_optional(c)
     .await)?)
 }
 
 pub async fn list(conn: &mut Conn<'_>) -> Result<Vec<User>> {
-    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(
-        "SELECT * FROM users ORDER BY username"
-    )
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users u ORDER BY u.username"
+    ))
     .fetch_all(c)
     .await)?;
     rows.iter().map(UserRow::public).collect()
 }
 
+/// Sets a new password (the policy applies) and ends the user's sessions, except `keep` (the
+/// session of a user changing their own password stays signed in).
 pub async fn set_password(
     conn: &mut Conn<'_>,
     actor: &Actor,
     id: i64,
     new_password: String,
 ) -> Result<()> {
+    store_password(conn, actor, id, new_password, None).await
+}
+
+pub(super) async fn store_password(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    new_password: String,
+    keep: Option<i64>,
+) -> Result<()> {
     password::check_policy(&new_password)?;
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-    on_conn!(conn, |c| sqlx::query(
+    let n = on_conn!(conn, |c| sqlx::query(
         "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3"
     )
     .bind(&hash)
@@ -176,11 +197,15 @@ pub async fn set_password(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(Error::NotFound("用户"));
+    }
     // A new password ends every session opened with the old one.
     on_conn!(conn, |c| sqlx::query(
-        "DELETE FROM sessions WHERE user_id = $1"
+        "DELETE FROM sessions WHERE user_id = $1 AND id <> $2"
     )
     .bind(id)
+    .bind(keep.unwrap_or(0))
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
@@ -197,6 +222,8 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Enables or disables a user. Disabling ends every session and revokes every API token of
+/// the user: re-enabling restores the account, not its old credentials.
 pub async fn set_active(conn: &mut Conn<'_>, actor: &Actor, id: i64, active: bool) -> Result<()> {
     let before = get(conn, id).await?.public()?;
     on_conn!(conn, |c| sqlx::query(
@@ -208,6 +235,7 @@ pub async fn set_active(conn: &mut Conn<'_>, actor: &Actor, id: i64, active: boo
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    let mut revoked = 0;
     if !active {
         on_conn!(conn, |c| sqlx::query(
             "DELETE FROM sessions WHERE user_id = $1"
@@ -216,6 +244,7 @@ pub async fn set_active(conn: &mut Conn<'_>, actor: &Actor, id: i64, active: boo
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+        revoked = super::token::revoke_all(conn, id).await?;
     }
     let after = get(conn, id).await?.public()?;
     audit::record(
@@ -225,8 +254,21 @@ pub async fn set_active(conn: &mut Conn<'_>, actor: &Actor, id: i64, active: boo
         "user",
         Some(id),
         Some(&before),
-        Some(&after),
+        Some(&serde_json::json!({"user": after, "tokens_revoked": revoked})),
     )
     .await?;
+    Ok(())
+}
+
+/// Notes a successful login, for the administrators' user list.
+pub async fn record_login(conn: &mut Conn<'_>, id: i64) -> Result<()> {
+    on_conn!(conn, |c| sqlx::query(
+        "UPDATE users SET last_login_at = $1 WHERE id = $2"
+    )
+    .bind(Utc::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

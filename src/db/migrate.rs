@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation"),
     migration!(2, "0002_filings"),
     migration!(3, "0003_hotline"),
+    migration!(5, "0005_accounts"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -51,6 +52,17 @@ pub async fn run(db: &Db) -> Result<usize> {
         sqlx::query("SELECT pg_advisory_unlock(7011)")
             .execute(&mut **c)
             .await?;
+    }
+    if let (Ok(ran), Db::Sqlite(pool), super::Pooled::Sqlite(c)) = (&outcome, db, pooled) {
+        if *ran > 0 {
+            // A SQLite connection expands `*` from the schema it last loaded, then re-prepares
+            // on first use after another connection changed it: sqlx then gets a row wider
+            // than the statement it prepared. Connections opened before the migrations go.
+            c.close().await?;
+            while let Some(idle) = pool.try_acquire() {
+                idle.close().await?;
+            }
+        }
     }
     outcome
 }

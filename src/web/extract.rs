@@ -27,6 +27,29 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// The session, when the request came from a browser session rather than a token.
+    pub fn session_id(&self) -> Option<i64> {
+        match self {
+            Auth::Session(s) => Some(s.id),
+            Auth::Token(_) => None,
+        }
+    }
+}
+
+/// How the caller authenticated; 401 when not at all.
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Auth>()
+            .cloned()
+            .ok_or_else(HttpError::unauthorized)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = HttpError;
 

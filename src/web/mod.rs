@@ -121,19 +121,35 @@ async fn headers_and_log(req: Request, next: Next) -> Response {
     resp
 }
 
-/// The client address: the socket peer, or the first `X-Forwarded-For` hop when configured
-/// to trust a proxy.
+/// The client address: the socket peer, or — when configured to trust a proxy — the
+/// `X-Forwarded-For` entry our own proxies added. Proxies append, so everything left of that
+/// entry is whatever the client chose to send; with `trusted_proxy_hops` = n the client is
+/// the n-th entry from the right. A list too short or an entry that is not an address falls
+/// back to the peer.
 pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, config: &Config) -> String {
     if config.trust_forwarded_for {
-        if let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_string();
+        if let Some(ip) = forwarded_client(headers, config.trusted_proxy_hops) {
+            return ip;
         }
     }
     peer.map(|p| p.ip().to_string()).unwrap_or_default()
+}
+
+fn forwarded_client(headers: &HeaderMap, hops: usize) -> Option<String> {
+    // Several header lines form one list, in order.
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let index = entries.len().checked_sub(hops.max(1))?;
+    let entry = entries.get(index)?;
+    entry
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -308,4 +324,45 @@ async fn shutdown() {
 /// Peer address when the server runs with connect info (tests drive the router without).
 pub fn peer(req_ext: &axum::http::Extensions) -> Option<SocketAddr> {
     req_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(xff: &[&str], trust: bool, hops: usize) -> String {
+        let mut headers = HeaderMap::new();
+        for v in xff {
+            headers.append("x-forwarded-for", HeaderValue::from_str(v).expect("header"));
+        }
+        let mut config = Config::defaults("/tmp");
+        config.trust_forwarded_for = trust;
+        config.trusted_proxy_hops = hops;
+        let peer = SocketAddr::from(([10, 0, 0, 1], 40000));
+        client_ip(&headers, Some(peer), &config)
+    }
+
+    #[test]
+    fn the_proxy_added_entry_wins_over_client_chosen_ones() {
+        // The client sent "1.2.3.4"; our proxy appended the address it saw.
+        assert_eq!(ip(&["1.2.3.4, 203.0.113.7"], true, 1), "203.0.113.7");
+        assert_eq!(ip(&["1.2.3.4", "203.0.113.7"], true, 1), "203.0.113.7");
+        assert_eq!(ip(&["203.0.113.7"], true, 1), "203.0.113.7");
+        // Two proxies of ours: the client is second from the right.
+        assert_eq!(
+            ip(&["1.2.3.4, 203.0.113.7, 10.1.1.1"], true, 2),
+            "203.0.113.7"
+        );
+        assert_eq!(ip(&["2001:db8::1 , 2001:db8::2"], true, 1), "2001:db8::2");
+    }
+
+    #[test]
+    fn untrusted_short_or_malformed_headers_fall_back_to_the_peer() {
+        assert_eq!(ip(&["1.2.3.4"], false, 1), "10.0.0.1");
+        assert_eq!(ip(&[], true, 1), "10.0.0.1");
+        assert_eq!(ip(&["203.0.113.7"], true, 2), "10.0.0.1");
+        assert_eq!(ip(&["1.2.3.4, not-an-ip"], true, 1), "10.0.0.1");
+        assert_eq!(ip(&["1.2.3.4, "], true, 1), "10.0.0.1");
+        assert_eq!(ip(&["1.2.3.4"], true, 0), "1.2.3.4");
+    }
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod access_writes;
+mod accounts;
 mod audit_log;
 mod bounds;
 mod filings;

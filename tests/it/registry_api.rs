@@ -271,7 +271,7 @@ async fn client_mistakes_are_4xx(app: TestApp) {
     let resp = c.send_json(Method::POST, "/api/v1/users", &json!({"username": "weak", "display_name": "x", "password": "short", "role": "city_admin"})).await;
     assert_eq!(resp.json()["error"]["field"], "password");
     let resp = c.send_json(Method::POST, "/api/v1/users", &json!({"username": "nocounty", "display_name": "x", "password": "Long-enough-1", "role": "county_officer"})).await;
-    assert_eq!(resp.json()["error"]["field"], "role");
+    assert_eq!(resp.json()["error"]["field"], "county_id");
     let resp = c.send_json(Method::POST, "/api/v1/users", &json!({"username": "officer_a", "display_name": "x", "password": "Long-enough-1", "role": "county_officer", "county_id": s.county_a})).await;
     assert_eq!(resp.status, StatusCode::CONFLICT);
 }

@@ -26,7 +26,7 @@ use super::AppState;
         (name = "imports", description = "批量导入"),
         (name = "hotline", description = "12345热线工单：导入、归属、未匹配队列、指标"),
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
-        (name = "accounts", description = "当前用户、用户管理、审计日志"),
+        (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
     )
 )]
 struct ApiDoc;
@@ -90,6 +90,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hotline::metrics))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
-        .routes(routes!(accounts::create_token))
+        .routes(routes!(accounts::disable_user))
+        .routes(routes!(accounts::enable_user))
+        .routes(routes!(accounts::reset_password))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::create_token, accounts::list_tokens))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(accounts::list_user_tokens))
         .routes(routes!(accounts::list_audit))
 }

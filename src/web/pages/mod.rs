@@ -1,6 +1,7 @@
 //! Server-rendered Chinese pages. No JavaScript build step: plain HTML forms, each carrying
 //! the session's CSRF token.
 
+mod accounts;
 mod audit;
 mod filings;
 mod hotline;
@@ -57,6 +58,15 @@ pub fn router() -> Router<AppState> {
             "/filings/{id}/files/{file_id}/delete",
             post(filings::delete_file),
         )
+        .route("/users", get(accounts::users).post(accounts::create_user))
+        .route("/users/{id}", get(accounts::user_detail))
+        .route("/users/{id}/disable", post(accounts::disable_user))
+        .route("/users/{id}/enable", post(accounts::enable_user))
+        .route("/users/{id}/password", post(accounts::reset_password))
+        .route("/account", get(accounts::account))
+        .route("/account/password", post(accounts::change_password))
+        .route("/account/tokens", post(accounts::create_token))
+        .route("/tokens/{id}/revoke", post(accounts::revoke_token))
         .route("/assets/style.css", get(style))
 }
 
