@@ -26,6 +26,10 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Largest single uploaded file (photo, PDF) accepted for a filing.
     pub max_file_bytes: usize,
+    /// Rows one imported file may have (CSV records, sheet rows).
+    pub max_import_rows: usize,
+    /// Decompressed bytes one imported file may have (a CSV's text, a workbook's zip entries).
+    pub max_import_bytes: u64,
     /// The rule set in force: one of the files under `scoring-rules/` (e.g. `jining-2021`).
     pub rule_set: String,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
@@ -48,6 +52,8 @@ struct FileConfig {
     trust_forwarded_for: Option<bool>,
     max_upload_bytes: Option<usize>,
     max_file_bytes: Option<usize>,
+    max_import_rows: Option<usize>,
+    max_import_bytes: Option<u64>,
     rule_set: Option<String>,
     log: Option<String>,
 }
@@ -77,6 +83,8 @@ impl Config {
             trust_forwarded_for: false,
             max_upload_bytes: 20 * 1024 * 1024,
             max_file_bytes: 10 * 1024 * 1024,
+            max_import_rows: 2_000_000,
+            max_import_bytes: 512 * 1024 * 1024,
             rule_set: "jining-2021".into(),
             log: "info".into(),
         }
@@ -174,6 +182,18 @@ impl Config {
             c.max_file_bytes,
             "max_file_bytes",
         )?;
+        c.max_import_rows = pick(
+            env("MAX_IMPORT_ROWS"),
+            file.max_import_rows,
+            c.max_import_rows,
+            "max_import_rows",
+        )?;
+        c.max_import_bytes = pick(
+            env("MAX_IMPORT_BYTES"),
+            file.max_import_bytes,
+            c.max_import_bytes,
+            "max_import_bytes",
+        )?;
         if let Some(v) = env("RULE_SET").or(file.rule_set) {
             c.rule_set = v;
         }
@@ -197,6 +217,14 @@ impl Config {
 
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
+    }
+
+    /// The size limits every import applies before materialising a file.
+    pub fn import_limits(&self) -> crate::import::Limits {
+        crate::import::Limits {
+            max_rows: self.max_import_rows,
+            max_bytes: self.max_import_bytes,
+        }
     }
 
     pub fn import_report_dir(&self) -> PathBuf {

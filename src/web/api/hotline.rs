@@ -29,12 +29,9 @@ pub struct ImportParams {
 
 pub fn import_options(s: &AppState, p: &Principal, skip_bad_rows: bool) -> import::Options {
     import::Options {
-        skip_bad_rows,
-        report_dir: Some(s.config.import_report_dir()),
+        base: crate::web::api::registry::import_options(s, p, skip_bad_rows),
         profile_file: None,
         profile_dir: Some(s.config.profile_dir()),
-        // A county officer's scope is their county; the city's is every county.
-        only_county: p.scope().county(),
     }
 }
 
