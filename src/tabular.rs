@@ -389,6 +389,12 @@ fn cell_ref_text(cell: &DataRef<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
     #[test]
     fn csv_lines_are_editor_lines() {
         let rows: Vec<_> = super::csv_rows("a,b\r\n1,2\r\n\r\n\"x\ny\",3\r\n4,5\r\n")
@@ -396,5 +402,127 @@ mod tests {
             .unwrap();
         let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![1, 2, 4, 6]);
+    }
+
+    /// A minimal workbook whose only sheet is `sheet` (worksheet XML).
+    fn workbook(sheet: &str) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+        let files = [
+            ("[Content_Types].xml".to_string(), r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/></Types>"#.to_string()),
+            ("_rels/.rels".into(), format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rels}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#)),
+            ("xl/workbook.xml".into(), format!(r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{rels}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#)),
+            ("xl/_rels/workbook.xml.rels".into(), format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rels}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#)),
+            ("xl/worksheets/sheet1.xml".into(), sheet.to_string()),
+        ];
+        for (name, body) in files {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+        out.into_inner()
+    }
+
+    fn sheet(cells: &str) -> String {
+        format!(
+            r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData>{cells}</sheetData></worksheet>"#
+        )
+    }
+
+    #[test]
+    fn a_dimension_bomb_is_refused_cheaply() {
+        let bomb = workbook(&sheet(
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>y</t></is></c></row>"#,
+        ));
+        assert!(bomb.len() < 4096);
+        let err = read_rows(&bomb, &Limits::default()).unwrap_err().to_string();
+        assert!(err.contains("列的上限"), "{err}");
+        // Far-apart rows cost what their cells cost.
+        let tall = workbook(&sheet(
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="1048576"><c r="B1048576"><v>7</v></c></row>"#,
+        ));
+        let rows = read_rows(&tall, &Limits::default()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].line, 1_048_576);
+        assert_eq!(rows[1].cells, ["", "7"]);
+    }
+
+    #[test]
+    fn a_zip_over_the_byte_limit_is_refused() {
+        let book = workbook(&sheet(r#"<row r="1"><c r="A1"><v>1</v></c></row>"#));
+        let limits = Limits {
+            max_rows: 10,
+            max_bytes: 100,
+        };
+        let err = read_rows(&book, &limits).unwrap_err().to_string();
+        assert!(err.contains("max_import_bytes"), "{err}");
+    }
+
+    #[test]
+    fn rows_over_the_limit_are_refused() {
+        let limits = Limits {
+            max_rows: 2,
+            max_bytes: 1 << 20,
+        };
+        assert!(read_rows(b"a\nb\n", &limits).is_ok());
+        let err = read_rows(b"a\nb\nc\n", &limits).unwrap_err().to_string();
+        assert!(err.contains("max_import_rows"), "{err}");
+    }
+
+    fn grid() -> impl Strategy<Value = Vec<Vec<String>>> {
+        let cell = "[ab1 ,\"\n中文字]{0,6}";
+        let row = prop::collection::vec(cell, 1..5)
+            .prop_filter("blank rows are skipped", |r| {
+                r.iter().any(|c| !c.trim().is_empty())
+            });
+        prop::collection::vec(row, 1..6)
+    }
+
+    fn write_csv(grid: &[Vec<String>]) -> String {
+        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        for row in grid {
+            w.write_record(row).unwrap();
+        }
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn any_bytes_read_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = read_rows(&bytes, &Limits::default());
+            let mut zipish = b"PK\x03\x04".to_vec();
+            zipish.extend(&bytes);
+            let _ = read_rows(&zipish, &Limits::default());
+        }
+
+        #[test]
+        fn any_sheet_xml_reads_or_fails_cleanly(xml in ".{0,200}", cells in "[<>/=\"a-z0-9 ]{0,120}") {
+            let _ = read_rows(&workbook(&xml), &Limits::default());
+            let _ = read_rows(&workbook(&sheet(&cells)), &Limits::default());
+        }
+
+        #[test]
+        fn csv_round_trips_in_utf8_and_gbk(grid in grid()) {
+            let text = write_csv(&grid);
+            let read = |bytes: &[u8]| -> Vec<Vec<String>> {
+                read_rows(bytes, &Limits::default())
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.cells)
+                    .collect()
+            };
+            prop_assert_eq!(&read(text.as_bytes()), &grid);
+            let mut bom = "\u{FEFF}".as_bytes().to_vec();
+            bom.extend(text.as_bytes());
+            prop_assert_eq!(&read(&bom), &grid);
+            let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
+            prop_assert!(!unmappable);
+            prop_assert_eq!(&read(&gbk), &grid);
+        }
     }
 }

@@ -229,4 +229,31 @@ mod tests {
         assert_eq!(deadline("3天", None), Ok(None));
         assert!(deadline("3650天", Some(i64::MAX - 10)).is_err());
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::parse_row;
+        use crate::hotline::profile::{self, Profile};
+        use crate::tabular::RawRow;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whatever a row holds, parsing answers a ticket or a reason, never a panic.
+            #[test]
+            fn parse_row_never_panics(cells in prop::collection::vec(".{0,24}|[0-9 :/-]{0,20}|[0-9]{1,25}天", 0..18)) {
+                let head = RawRow {
+                    line: 1,
+                    cells: "工单编号,受理时间,来源渠道,所属区县,小区名称,涉及企业,统一社会信用代码,诉求类别,诉求内容,转办时间,办理时限,企业答复时间,办结时间,满意度,是否回访,回访时间,是否群体诉求"
+                        .split(',')
+                        .map(String::from)
+                        .collect(),
+                };
+                let profiles = Profile::all(None).unwrap();
+                let (_, _, header) = profile::choose(&profiles, std::slice::from_ref(&head)).unwrap();
+                let _ = parse_row(&header, &RawRow { line: 2, cells });
+            }
+        }
+    }
 }

@@ -348,4 +348,48 @@ mod tests {
         let missing: Vec<&str> = h.missing_fields.iter().map(|m| m.field.as_str()).collect();
         assert_eq!(missing, ["closed_at", "enterprise_code", "enterprise_name"]);
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::hotline::profile::Profile;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// A header built as noise + synonym + noise maps to the synonym's field, unless
+            /// the header is reported as ambiguous between that field and another.
+            #[test]
+            fn noise_around_a_synonym_keeps_its_field(
+                pick in any::<prop::sample::Index>(),
+                before in "[甲乙丙丁戊xyz#0-9]{0,4}",
+                after in "[甲乙丙丁戊xyz#0-9]{0,4}",
+            ) {
+                let profiles = Profile::all(None).unwrap();
+                let p = &profiles[0];
+                let synonyms: Vec<(String, Vec<&str>)> = p
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.iter().map(String::as_str).collect()))
+                    .collect();
+                let columns: Vec<Column> = synonyms
+                    .iter()
+                    .map(|(key, names)| Column { key, synonyms: names, required: false })
+                    .collect();
+                let all: Vec<(usize, &str)> = columns
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, c)| c.synonyms.iter().map(move |s| (i, *s)))
+                    .collect();
+                let (field, synonym) = all[pick.index(all.len())];
+                let m = Matcher::new(&columns);
+                match m.meaning(&format!("{before}{synonym}{after}")) {
+                    Meaning::Exact(i) | Meaning::Contains(i) => prop_assert_eq!(i, field),
+                    Meaning::Ambiguous(fields) => prop_assert!(fields.contains(&field)),
+                    Meaning::None => prop_assert!(false, "{synonym} not recognized"),
+                }
+            }
+        }
+    }
 }

@@ -8,5 +8,6 @@ mod audit_log;
 mod filings;
 mod hotline;
 mod imports;
+mod imports_trust;
 mod login;
 mod registry_api;
