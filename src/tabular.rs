@@ -14,8 +14,8 @@ use std::sync::Arc;
 use calamine::{Data, DataRef, Reader};
 use tokio::sync::mpsc;
 
-pub use crate::import::Limits;
 use crate::error::{Error, Result};
+pub use crate::import::Limits;
 use crate::text;
 
 /// One non-blank row of the source with its 1-based line (CSV) or row (Excel) number.
@@ -438,7 +438,9 @@ mod tests {
             r#"<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>y</t></is></c></row>"#,
         ));
         assert!(bomb.len() < 4096);
-        let err = read_rows(&bomb, &Limits::default()).unwrap_err().to_string();
+        let err = read_rows(&bomb, &Limits::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("列的上限"), "{err}");
         // Far-apart rows cost what their cells cost.
         let tall = workbook(&sheet(
@@ -474,15 +476,16 @@ mod tests {
 
     fn grid() -> impl Strategy<Value = Vec<Vec<String>>> {
         let cell = "[ab1 ,\"\n中文字]{0,6}";
-        let row = prop::collection::vec(cell, 1..5)
-            .prop_filter("blank rows are skipped", |r| {
-                r.iter().any(|c| !c.trim().is_empty())
-            });
+        let row = prop::collection::vec(cell, 1..5).prop_filter("blank rows are skipped", |r| {
+            r.iter().any(|c| !c.trim().is_empty())
+        });
         prop::collection::vec(row, 1..6)
     }
 
     fn write_csv(grid: &[Vec<String>]) -> String {
-        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
         for row in grid {
             w.write_record(row).unwrap();
         }

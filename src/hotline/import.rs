@@ -375,7 +375,16 @@ pub async fn import(
         summary.updated = 0;
         summary.unchanged = 0;
         summary.unmatched = 0;
-        record_refused(db, actor, &mut summary, bytes, base, &header, &rejected_rows).await?;
+        record_refused(
+            db,
+            actor,
+            &mut summary,
+            bytes,
+            base,
+            &header,
+            &rejected_rows,
+        )
+        .await?;
         return Ok(summary);
     }
     reports::save(

@@ -175,7 +175,8 @@ const NEEDS: [Needs; 4] = [
 
 fn lacks(needs: &Needs, fields: i64) -> bool {
     let has = |f: &str| fields & field_bit(f) != 0;
-    !needs.all.iter().all(|f| has(f)) || (!needs.any.is_empty() && !needs.any.iter().any(|f| has(f)))
+    !needs.all.iter().all(|f| has(f))
+        || (!needs.any.is_empty() && !needs.any.iter().any(|f| has(f)))
 }
 
 type Row = (
@@ -369,7 +370,12 @@ pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Resu
         get("revisited")?,
         get("group")?,
     );
-    let lacking = [get("lacks0")?, get("lacks1")?, get("lacks2")?, get("lacks3")?];
+    let lacking = [
+        get("lacks0")?,
+        get("lacks1")?,
+        get("lacks2")?,
+        get("lacks3")?,
+    ];
     for i in 0..ids.len() {
         let known = |k: usize| lacking[k].get(i).is_none_or(|n| *n == 0);
         let unknown: Vec<String> = NEEDS
@@ -387,7 +393,8 @@ pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Resu
                 satisfied: satisfied[i],
                 basically_satisfied: basically[i],
                 dissatisfied: dissatisfied[i],
-                satisfaction_rate: ratio(satisfied[i] + basically[i], rated[i]).filter(|_| known(2)),
+                satisfaction_rate: ratio(satisfied[i] + basically[i], rated[i])
+                    .filter(|_| known(2)),
                 forwarded_due: forwarded_due[i],
                 answered_in_3_days: answered[i],
                 answer_rate: ratio(answered[i], forwarded_due[i]).filter(|_| known(0)),

@@ -94,9 +94,7 @@ fn deadline(raw: &str, from: Option<i64>) -> std::result::Result<Option<i64>, St
         .parse::<i64>()
         .ok()
         .filter(|d| (0..=MAX_DEADLINE_DAYS).contains(d))
-        .ok_or_else(|| {
-            format!("办理时限“{raw}”应为 0–{MAX_DEADLINE_DAYS} 天")
-        })?;
+        .ok_or_else(|| format!("办理时限“{raw}”应为 0–{MAX_DEADLINE_DAYS} 天"))?;
     match from {
         Some(f) => f
             .checked_add(days * DAY)
@@ -213,7 +211,6 @@ impl Ticket {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,7 +218,10 @@ mod tests {
     #[test]
     fn deadline_spans_are_bounded() {
         let from = Some(1_700_000_000);
-        assert_eq!(deadline("3个工作日", from), Ok(Some(1_700_000_000 + 3 * DAY)));
+        assert_eq!(
+            deadline("3个工作日", from),
+            Ok(Some(1_700_000_000 + 3 * DAY))
+        );
         let err = deadline("99999999999999999天", from).unwrap_err();
         assert!(err.contains("办理时限"), "{err}");
         assert!(deadline("3651天", from).is_err());

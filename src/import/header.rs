@@ -325,7 +325,10 @@ mod tests {
         assert_eq!(m.meaning("企业反馈时间"), Meaning::Contains(0));
         assert_eq!(m.meaning(" 办结时间（必填） "), Meaning::Exact(1));
         assert_eq!(m.meaning("开发单位统一社会信用代码"), Meaning::Contains(2));
-        assert_eq!(m.meaning("答复时间/结案时间"), Meaning::Ambiguous(vec![0, 1]));
+        assert_eq!(
+            m.meaning("答复时间/结案时间"),
+            Meaning::Ambiguous(vec![0, 1])
+        );
         assert_eq!(m.meaning("序号"), Meaning::None);
     }
 
@@ -333,9 +336,15 @@ mod tests {
     fn exact_beats_contains_and_duplicates_are_reported() {
         let row = RawRow {
             line: 1,
-            cells: ["承办单位答复时间", "序号", "答复时间", "答复时间", "答复时间/办结时间"]
-                .map(String::from)
-                .to_vec(),
+            cells: [
+                "承办单位答复时间",
+                "序号",
+                "答复时间",
+                "答复时间",
+                "答复时间/办结时间",
+            ]
+            .map(String::from)
+            .to_vec(),
         };
         let (_, h) = find_header(&[row.clone()], COLS).unwrap();
         assert_eq!(h.raw(&row, "responded_at"), "答复时间");

@@ -55,12 +55,7 @@ pub async fn save<'r>(
     summary.report_id = Some(id);
     summary.report_url = Some(url(id));
     if let Some(dir) = &opts.report_dir {
-        summary.report_file = Some(write_report_file(
-            dir,
-            kind,
-            &summary.file,
-            &content,
-        )?);
+        summary.report_file = Some(write_report_file(dir, kind, &summary.file, &content)?);
     }
     Ok(())
 }
@@ -68,12 +63,15 @@ pub async fn save<'r>(
 /// A report the principal may see; any other id answers as missing.
 pub async fn get(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Report> {
     type Row = (i64, String, String, Option<i64>, Option<i64>, Vec<u8>);
-    let row: Option<Row> = on_conn!(conn, |c| sqlx::query_as(
+    let row: Option<Row> =
+        on_conn!(conn, |c| {
+            sqlx::query_as(
         "SELECT id, kind, file_name, user_id, county_id, content FROM import_reports WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
-    .await)?;
+    .await
+        })?;
     let Some((id, kind, file_name, user_id, county_id, content)) = row else {
         return Err(Error::NotFound("导入报告"));
     };

@@ -178,4 +178,3 @@ pub const PROJECT_COLUMNS: &[Column] = &[
         required: false,
     },
 ];
-

@@ -14,11 +14,11 @@ use super::{CreditCode, Grade, Saved, Status};
 use crate::audit::Actor;
 use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
-pub use crate::import::{Options, Rejection, Summary as Report};
-pub use columns::{ENTERPRISE_COLUMNS, PROJECT_COLUMNS};
 use crate::import::{reports, Column, Header};
+pub use crate::import::{Options, Rejection, Summary as Report};
 use crate::tabular::{self, RawRow};
 use crate::text;
+pub use columns::{ENTERPRISE_COLUMNS, PROJECT_COLUMNS};
 
 fn count(report: &mut Report, saved: Saved) {
     match saved {
@@ -383,10 +383,7 @@ pub async fn import_projects(
             Ok(fields) => {
                 let key = (fields.enterprise_id, fields.name.clone());
                 if let Some(first) = first_line.get(&key) {
-                    report.reject(
-                        row.line,
-                        format!("项目“{}”与第{first}行重复", fields.name),
-                    );
+                    report.reject(row.line, format!("项目“{}”与第{first}行重复", fields.name));
                 } else {
                     first_line.insert(key, row.line);
                     good.push((row.line, fields));
@@ -534,7 +531,11 @@ async fn parse_project(
 }
 
 /// The header row and the data rows below it.
-async fn read(bytes: &[u8], opts: &Options, columns: &[Column<'_>]) -> Result<(Header, Vec<RawRow>)> {
+async fn read(
+    bytes: &[u8],
+    opts: &Options,
+    columns: &[Column<'_>],
+) -> Result<(Header, Vec<RawRow>)> {
     let mut rows = tabular::read_all(bytes, opts.limits).await?;
     let (pos, header) =
         crate::import::find_header(&rows, columns).map_err(|m| Error::invalid("file", m))?;
@@ -553,6 +554,15 @@ async fn save_refused(
     rows: &[RawRow],
 ) -> Result<()> {
     let mut tx = db.begin().await?;
-    reports::save(&mut tx.conn(), actor, opts, kind, report, &header.headers, rows).await?;
+    reports::save(
+        &mut tx.conn(),
+        actor,
+        opts,
+        kind,
+        report,
+        &header.headers,
+        rows,
+    )
+    .await?;
     tx.commit().await
 }
