@@ -369,7 +369,6 @@ pub async fn import(
     produced?;
 
     if summary.close_rejections(base) {
-        drop(conn);
         drop(tx);
         summary.inserted = 0;
         summary.updated = 0;

@@ -346,7 +346,7 @@ mod tests {
             .map(String::from)
             .to_vec(),
         };
-        let (_, h) = find_header(&[row.clone()], COLS).unwrap();
+        let (_, h) = find_header(std::slice::from_ref(&row), COLS).unwrap();
         assert_eq!(h.raw(&row, "responded_at"), "答复时间");
         let unused: Vec<&str> = h.unused_columns.iter().map(|u| u.header.as_str()).collect();
         assert_eq!(

@@ -63,15 +63,14 @@ pub async fn save<'r>(
 /// A report the principal may see; any other id answers as missing.
 pub async fn get(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<Report> {
     type Row = (i64, String, String, Option<i64>, Option<i64>, Vec<u8>);
-    let row: Option<Row> =
-        on_conn!(conn, |c| {
-            sqlx::query_as(
+    let row: Option<Row> = on_conn!(conn, |c| {
+        sqlx::query_as(
         "SELECT id, kind, file_name, user_id, county_id, content FROM import_reports WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
     .await
-        })?;
+    })?;
     let Some((id, kind, file_name, user_id, county_id, content)) = row else {
         return Err(Error::NotFound("导入报告"));
     };

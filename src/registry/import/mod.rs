@@ -191,7 +191,6 @@ pub async fn import_enterprises(
     }
 
     if report.close_rejections(opts) {
-        drop(conn);
         drop(tx);
         save_refused(db, actor, opts, "enterprises", &mut report, &sheet, &rows).await?;
         return Ok(report);
@@ -393,7 +392,6 @@ pub async fn import_projects(
         }
     }
     if report.close_rejections(opts) {
-        drop(conn);
         drop(tx);
         save_refused(db, actor, opts, "projects", &mut report, &sheet, &rows).await?;
         return Ok(report);
