@@ -368,3 +368,39 @@ async fn report_download_scoped(app: TestApp) {
     );
 }
 both!(report_download_scoped);
+
+/// The upload page shows the columns it did not use, the fields it found no column for, and a
+/// link to the report by id (never a server path).
+async fn upload_page_lists_columns_and_report(app: TestApp) {
+    app.seed().await;
+    let mut a = app.login("officer_a").await;
+    let csrf = a.csrf.clone().expect("csrf");
+    let file = "序号,工单编号,受理时间,诉求内容\r\n1,T500,不是时间,内容\r\n";
+    let mut body = Vec::new();
+    body.extend(
+        format!("--XyZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n")
+            .as_bytes(),
+    );
+    body.extend(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.csv\"\r\nContent-Type: text/csv\r\n\r\n");
+    body.extend(file.as_bytes());
+    body.extend(b"\r\n--XyZ--\r\n");
+    let r = a
+        .request(
+            axum::http::Method::POST,
+            "/hotline/import",
+            Some("multipart/form-data; boundary=XyZ"),
+            body,
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = r.text();
+    assert!(
+        page.contains("未使用的列") && page.contains("“序号”"),
+        "{page}"
+    );
+    assert!(page.contains("企业答复时间（responded_at）"), "{page}");
+    assert!(page.contains("href=\"/api/v1/imports/reports/"), "{page}");
+    assert!(!page.contains("import-reports"), "no server path");
+}
+both!(upload_page_lists_columns_and_report);
