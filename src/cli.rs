@@ -342,7 +342,7 @@ async fn run(
             let s = crate::hotline::import::import(
                 &db,
                 &cli_actor,
-                &bytes,
+                bytes,
                 &file.to_string_lossy(),
                 &opts,
             )

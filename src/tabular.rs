@@ -119,8 +119,7 @@ pub struct RowStream {
 }
 
 impl RowStream {
-    pub fn spawn(bytes: &[u8], limits: Limits) -> RowStream {
-        let bytes: Arc<[u8]> = Arc::from(bytes);
+    pub fn spawn(bytes: Arc<Vec<u8>>, limits: Limits) -> RowStream {
         let (tx, rx) = mpsc::channel(4);
         tokio::task::spawn_blocking(move || {
             let mut chunk = Vec::with_capacity(CHUNK);

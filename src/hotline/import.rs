@@ -201,7 +201,7 @@ async fn county_names(conn: &mut Conn<'_>) -> Result<HashMap<String, i64>> {
 pub async fn import(
     db: &Db,
     actor: &Actor,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     file_name: &str,
     opts: &Options,
 ) -> Result<Summary> {
@@ -210,7 +210,9 @@ pub async fn import(
         None => Profile::all(opts.profile_dir.as_deref())?,
     };
     let base = &opts.base;
-    let mut rows = RowStream::spawn(bytes, base.limits);
+    // Owned and shared with the reading thread: a large export is not copied.
+    let bytes = std::sync::Arc::new(bytes);
+    let mut rows = RowStream::spawn(std::sync::Arc::clone(&bytes), base.limits);
     let mut head = Vec::new();
     while head.len() < core::HEADER_SEARCH_ROWS {
         match rows.next().await {
@@ -254,7 +256,7 @@ pub async fn import(
     )
     .bind(&source)
     .bind(&summary.file)
-    .bind(crate::secret::sha256_hex(bytes))
+    .bind(crate::secret::sha256_hex(&bytes))
     .bind(&profile.id)
     .bind(&actor.label)
     .bind(chrono::Utc::now())
@@ -378,7 +380,7 @@ pub async fn import(
             db,
             actor,
             &mut summary,
-            bytes,
+            &bytes,
             base,
             &header,
             &rejected_rows,

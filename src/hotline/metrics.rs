@@ -173,10 +173,14 @@ const NEEDS: [Needs; 4] = [
     },
 ];
 
-fn lacks(needs: &Needs, fields: i64) -> bool {
-    let has = |f: &str| fields & field_bit(f) != 0;
-    !needs.all.iter().all(|f| has(f))
-        || (!needs.any.is_empty() && !needs.any.iter().any(|f| has(f)))
+/// A metric's needs as bit masks over a ticket's `source_fields`: (all of, any of).
+fn masks(needs: &Needs) -> (i64, i64) {
+    let mask = |fields: &[&str]| fields.iter().fold(0, |m, f| m | field_bit(f));
+    (mask(needs.all), mask(needs.any))
+}
+
+fn lacks((all, any): (i64, i64), fields: i64) -> bool {
+    fields & all != all || (any != 0 && fields & any == 0)
 }
 
 type Row = (
@@ -200,6 +204,7 @@ async fn load(
     rollup: &HashMap<i64, (i64, i64)>,
 ) -> Result<Frame> {
     let tz = crate::time::china();
+    let needs_masks = NEEDS.each_ref().map(masks);
     let mut f = Frame::default();
     let sql = "SELECT enterprise_id, received_at, forwarded_at, responded_at, closed_at, revisited, revisited_at,
                       satisfaction, group_petition, category, source_fields
@@ -222,7 +227,7 @@ async fn load(
             f.sat.push(sat_code(sat));
             f.group.push(group);
             f.category.push(cat);
-            for (lack, needs) in f.lacks.iter_mut().zip(&NEEDS) {
+            for (lack, needs) in f.lacks.iter_mut().zip(needs_masks) {
                 lack.push(lacks(needs, fields));
             }
         }

@@ -88,9 +88,15 @@ async fn run(app: &TestApp, bytes: &[u8], name: &str, skip: bool) -> Summary {
         },
         ..Default::default()
     };
-    import::import(app.db(), &Actor::system("test"), bytes, name, &opts)
-        .await
-        .expect("import runs")
+    import::import(
+        app.db(),
+        &Actor::system("test"),
+        bytes.to_vec(),
+        name,
+        &opts,
+    )
+    .await
+    .expect("import runs")
 }
 
 async fn prepare(app: &TestApp) -> (Seed, String) {

@@ -52,7 +52,7 @@ pub async fn import_tickets(
         import::import(
             &s.db,
             &p.actor(),
-            &body,
+            body.to_vec(),
             &name,
             &import_options(&s, &p, q.skip_bad_rows),
         )

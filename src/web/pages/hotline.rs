@@ -243,7 +243,7 @@ pub async fn import_upload(
     let summary = import::import(
         &s.db,
         &user.principal.actor(),
-        &bytes,
+        bytes,
         &name,
         &import_options(&s, &user.principal, skip),
     )
