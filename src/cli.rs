@@ -343,16 +343,19 @@ async fn run(
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", file.display()))?;
             let opts = crate::hotline::import::Options {
-                skip_bad_rows,
-                report_dir: Some(report_dir.unwrap_or_else(|| config.import_report_dir())),
+                base: import::Options {
+                    skip_bad_rows,
+                    report_dir: Some(report_dir.unwrap_or_else(|| config.import_report_dir())),
+                    only_county: None,
+                    limits: config.import_limits(),
+                },
                 profile_file: profile,
                 profile_dir: Some(config.profile_dir()),
-                only_county: None,
             };
             let s = crate::hotline::import::import(
                 &db,
                 &cli_actor,
-                &bytes,
+                bytes,
                 &file.to_string_lossy(),
                 &opts,
             )
@@ -361,12 +364,7 @@ async fn run(
                 "{}（映射 {}，来源 {}）：共 {} 行；新增 {}，更新 {}，未变 {}，拒绝 {}；未匹配企业 {}",
                 s.file, s.profile, s.source, s.rows, s.inserted, s.updated, s.unchanged, s.rejected, s.unmatched
             );
-            for r in &s.rejections {
-                println!("  第{}行：{}", r.line, r.reason);
-            }
-            if let Some(p) = &s.report_path {
-                println!("拒绝行报告：{p}");
-            }
+            print_details(&s.base);
             if !s.committed {
                 println!("文件有错误行，未导入任何数据（可用 --skip-bad-rows 只导入正确的行）");
                 return Ok(ExitCode::from(3));
@@ -419,6 +417,7 @@ async fn import_command(
                 .unwrap_or_else(|| config.import_report_dir()),
         ),
         only_county: None,
+        limits: config.import_limits(),
     };
     let name = args.file.to_string_lossy();
     let report = if enterprises {
@@ -435,17 +434,33 @@ async fn import_command(
         report.unchanged,
         report.rejected
     );
-    for r in &report.rejections {
-        println!("  第{}行：{}", r.line, r.reason);
-    }
-    if let Some(p) = &report.report_path {
-        println!("拒绝行报告：{p}");
-    }
+    print_details(&report);
     if report.committed {
         Ok(ExitCode::SUCCESS)
     } else {
         println!("文件有错误行，未导入任何数据（可用 --skip-bad-rows 只导入正确的行）");
         Ok(ExitCode::from(3))
+    }
+}
+
+/// Rejections, the columns not used, the fields not found and where the report went.
+fn print_details(s: &crate::import::Summary) {
+    for r in &s.rejections {
+        println!("  第{}行：{}", r.line, r.reason);
+    }
+    for u in &s.unused_columns {
+        println!("未使用的列：“{}”（{}）", u.header, u.reason);
+    }
+    if !s.missing_fields.is_empty() {
+        let missing: Vec<String> = s
+            .missing_fields
+            .iter()
+            .map(|m| format!("{}（{}）", m.label, m.field))
+            .collect();
+        println!("文件中没有的列：{}", missing.join("，"));
+    }
+    if let Some(p) = &s.report_file {
+        println!("拒绝行报告：{}", p.display());
     }
 }
 

@@ -32,6 +32,10 @@ pub struct Config {
     /// Largest photo accepted, in pixels (width × height), read from the image header before
     /// it is decoded.
     pub max_image_pixels: u64,
+    /// Rows one imported file may have (CSV records, sheet rows).
+    pub max_import_rows: usize,
+    /// Decompressed bytes one imported file may have (a CSV's text, a workbook's zip entries).
+    pub max_import_bytes: u64,
     /// The rule set in force: one of the files under `scoring-rules/` (e.g. `jining-2021`).
     pub rule_set: String,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
@@ -56,6 +60,8 @@ struct FileConfig {
     max_upload_bytes: Option<usize>,
     max_file_bytes: Option<usize>,
     max_image_pixels: Option<u64>,
+    max_import_rows: Option<usize>,
+    max_import_bytes: Option<u64>,
     rule_set: Option<String>,
     log: Option<String>,
 }
@@ -87,6 +93,8 @@ impl Config {
             max_upload_bytes: 20 * 1024 * 1024,
             max_file_bytes: 10 * 1024 * 1024,
             max_image_pixels: 40_000_000,
+            max_import_rows: 2_000_000,
+            max_import_bytes: 512 * 1024 * 1024,
             rule_set: "jining-2021".into(),
             log: "info".into(),
         }
@@ -196,6 +204,18 @@ impl Config {
             c.max_image_pixels,
             "max_image_pixels",
         )?;
+        c.max_import_rows = pick(
+            env("MAX_IMPORT_ROWS"),
+            file.max_import_rows,
+            c.max_import_rows,
+            "max_import_rows",
+        )?;
+        c.max_import_bytes = pick(
+            env("MAX_IMPORT_BYTES"),
+            file.max_import_bytes,
+            c.max_import_bytes,
+            "max_import_bytes",
+        )?;
         if let Some(v) = env("RULE_SET").or(file.rule_set) {
             c.rule_set = v;
         }
@@ -228,6 +248,14 @@ impl Config {
 
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
+    }
+
+    /// The size limits every import applies before materialising a file.
+    pub fn import_limits(&self) -> crate::import::Limits {
+        crate::import::Limits {
+            max_rows: self.max_import_rows,
+            max_bytes: self.max_import_bytes,
+        }
     }
 
     pub fn import_report_dir(&self) -> PathBuf {

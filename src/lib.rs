@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod filings;
 pub mod hotline;
+pub mod import;
 pub mod notify;
 pub mod phone;
 pub mod registry;

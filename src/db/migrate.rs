@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation"),
     migration!(2, "0002_filings"),
     migration!(3, "0003_hotline"),
+    migration!(4, "0004_imports"),
     migration!(5, "0005_accounts"),
 ];
 

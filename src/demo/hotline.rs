@@ -77,7 +77,7 @@ pub async fn build(db: &Db, positions: &[(i64, usize)]) -> Result<()> {
         import::import(
             db,
             &actor,
-            csv.as_bytes(),
+            csv.into_bytes(),
             &format!("12345工单导出-{year}.csv"),
             &Options::default(),
         )

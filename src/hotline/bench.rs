@@ -324,13 +324,12 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let summary = import::import(
         &db,
         &Actor::system("bench"),
-        &bytes,
+        bytes,
         "tickets.csv",
         &import::Options::default(),
     )
     .await?;
     let secs = t.elapsed().as_secs_f64();
-    drop(bytes);
     println!(
         "导入：{} 行，新增 {}，未匹配 {}，拒绝 {}；用时 {secs:.2}s，{:.0} 行/秒，峰值内存 {:.0} MiB",
         summary.rows,

@@ -1,255 +1,76 @@
 //! Importing hotline exports: CSV (UTF-8 with or without BOM, GBK/GB18030) or XLSX, read with
-//! the mapping profile that recognizes the header. Rows are streamed, never all held as text;
-//! each is parsed, classified and attributed, then upserted by (source, ticket id) in batches
-//! inside one transaction. A file with any bad row imports nothing unless bad rows are
-//! skipped; either way every rejected row is reported with its line and reason.
+//! the mapping profile that recognizes the header. Rows are read on a blocking thread and
+//! streamed, never all held as text; each is parsed, classified and attributed, then upserted
+//! by (source, ticket id) in batches inside one transaction. A file with any bad row imports
+//! nothing unless bad rows are skipped; either way every rejected row is reported with its
+//! line and reason. Each ticket remembers which columns its import had, so a metric whose
+//! column was missing reads unknown rather than 0.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::ops::{Deref, DerefMut};
 
-use chrono::TimeZone;
 use serde::Serialize;
 
 use super::attribute::Attributor;
 use super::classify::Classifier;
 use super::profile::{self, Profile};
-use super::{Satisfaction, DAY};
+pub use super::row::{parse_row, Ticket};
+use super::Satisfaction;
 use crate::audit::{self, Actor};
 use crate::db::{Backend, Conn, Db};
 use crate::error::{Error, Result};
+use crate::import::{self as core, reports};
 use crate::on_conn;
-use crate::tabular::{self, Header, RawRow};
+use crate::tabular::{RawRow, RowStream};
 use crate::text;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    pub skip_bad_rows: bool,
-    /// Folder for the rejected-row report; none writes no file.
-    pub report_dir: Option<PathBuf>,
+    /// Skipping bad rows, the report, the county scope and the size limits.
+    pub base: core::Options,
     /// Read with this profile only, instead of choosing among the shipped and user ones.
-    pub profile_file: Option<PathBuf>,
+    pub profile_file: Option<std::path::PathBuf>,
     /// Folder of user-supplied profiles (`*.toml`).
-    pub profile_dir: Option<PathBuf>,
-    /// A county officer's import: tickets that resolve to another county are rejected rows.
-    pub only_county: Option<i64>,
+    pub profile_dir: Option<std::path::PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Rejection {
-    pub line: usize,
-    pub reason: String,
-}
+pub use core::Rejection;
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = HotlineImportSummary)]
 pub struct Summary {
-    pub file: String,
+    #[serde(flatten)]
+    pub base: core::Summary,
     pub profile: String,
     pub source: String,
-    pub rows: usize,
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub rejected: usize,
     /// Imported rows no enterprise could be found for: they wait in the unmatched queue.
     pub unmatched: usize,
-    pub committed: bool,
-    pub rejections: Vec<Rejection>,
-    pub report_path: Option<String>,
 }
 
-/// One parsed row, ready to store.
-#[derive(Debug, Clone, Default)]
-pub struct Ticket {
-    pub ticket_no: String,
-    pub received_at: i64,
-    pub channel: String,
-    pub district: String,
-    pub community_text: String,
-    pub enterprise_text: String,
-    pub credit_code_text: String,
-    pub source_category: String,
-    pub content: String,
-    pub forwarded_at: Option<i64>,
-    pub deadline_at: Option<i64>,
-    pub responded_at: Option<i64>,
-    pub closed_at: Option<i64>,
-    pub satisfaction: Option<Satisfaction>,
-    pub revisited: bool,
-    pub revisited_at: Option<i64>,
-    pub group_petition: bool,
-    // Derived:
-    pub category: String,
-    pub subcategory: String,
-    pub severity: &'static str,
-    pub enterprise_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub county_id: Option<i64>,
-    pub attribution: &'static str,
-    pub attribution_score: i64,
-    pub row_hash: String,
-}
-
-/// Beijing wall-clock text → UTC epoch seconds.
-fn epoch(s: &str) -> Option<i64> {
-    let dt = text::parse_datetime(s)?;
-    crate::time::china()
-        .from_local_datetime(&dt)
-        .single()
-        .map(|t| t.timestamp())
-}
-
-fn time_field(
-    header: &Header,
-    row: &RawRow,
-    key: &str,
-    label: &str,
-) -> std::result::Result<Option<i64>, String> {
-    let raw = header.raw(row, key).trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    epoch(raw)
-        .map(Some)
-        .ok_or_else(|| format!("{label}“{raw}”不是可识别的日期时间"))
-}
-
-/// A deadline is a date-time, or a span such as `3天` / `5个工作日` after forwarding.
-/// Working days are counted as calendar days here (no holiday calendar yet).
-fn deadline(raw: &str, from: Option<i64>) -> std::result::Result<Option<i64>, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    if let Some(t) = epoch(raw) {
-        return Ok(Some(t));
-    }
-    let s = text::clean(raw);
-    let days: Option<i64> = ["个工作日", "工作日", "天", "日"]
-        .iter()
-        .find_map(|u| s.strip_suffix(u))
-        .and_then(|n| n.trim().parse().ok());
-    match (days, from) {
-        (Some(d), Some(f)) => Ok(Some(f + d * DAY)),
-        (Some(_), None) => Ok(None),
-        (None, _) => Err(format!("办理时限“{raw}”应为日期时间或天数（如 3个工作日）")),
+impl Deref for Summary {
+    type Target = core::Summary;
+    fn deref(&self) -> &core::Summary {
+        &self.base
     }
 }
 
-pub fn parse_row(header: &Header, row: &RawRow) -> std::result::Result<Ticket, String> {
-    let cell = |k: &str| text::tidy(header.raw(row, k));
-    let ticket_no = text::clean(header.raw(row, "ticket_no"));
-    if ticket_no.is_empty() {
-        return Err("工单编号为空".into());
-    }
-    let received_raw = header.raw(row, "received_at").trim().to_string();
-    if received_raw.is_empty() {
-        return Err("受理时间为空".into());
-    }
-    let received_at = epoch(&received_raw)
-        .ok_or_else(|| format!("受理时间“{received_raw}”不是可识别的日期时间"))?;
-    let forwarded_at = time_field(header, row, "forwarded_at", "转办时间")?;
-    let responded_at = time_field(header, row, "responded_at", "答复时间")?;
-    let closed_at = time_field(header, row, "closed_at", "办结时间")?;
-    let revisited_at = time_field(header, row, "revisited_at", "回访时间")?;
-    let deadline_at = deadline(
-        header.raw(row, "deadline_at"),
-        forwarded_at.or(Some(received_at)),
-    )?;
-    if closed_at.is_some_and(|c| c < received_at) {
-        return Err("办结时间早于受理时间".into());
-    }
-    if forwarded_at.is_some_and(|f| f < received_at) {
-        return Err("转办时间早于受理时间".into());
-    }
-    if let (Some(r), Some(f)) = (responded_at, forwarded_at) {
-        if r < f {
-            return Err("答复时间早于转办时间".into());
-        }
-    }
-    let sat_raw = header.raw(row, "satisfaction");
-    let satisfaction = Satisfaction::parse(sat_raw).ok_or_else(|| {
-        format!(
-            "满意度“{}”无法识别（应为满意、基本满意、不满意或未评价）",
-            sat_raw.trim()
-        )
-    })?;
-    let rev_raw = header.raw(row, "revisited");
-    let revisited = if rev_raw.trim().is_empty() {
-        revisited_at.is_some()
-    } else {
-        text::parse_bool(rev_raw, &["已回访", "回访"], &["未回访", "不需回访"])
-            .ok_or_else(|| format!("是否回访“{}”无法识别", rev_raw.trim()))?
-            || revisited_at.is_some()
-    };
-    let group_raw = header.raw(row, "group_petition");
-    let group_petition = if group_raw.trim().is_empty() {
-        false
-    } else {
-        text::parse_bool(group_raw, &["群体", "群访", "是群体"], &["个人", "非群体"])
-            .ok_or_else(|| format!("是否群体诉求“{}”无法识别", group_raw.trim()))?
-    };
-    Ok(Ticket {
-        ticket_no,
-        received_at,
-        channel: cell("channel"),
-        district: cell("district"),
-        community_text: cell("community"),
-        enterprise_text: cell("enterprise"),
-        credit_code_text: text::clean(header.raw(row, "credit_code")),
-        source_category: cell("category"),
-        content: cell("content"),
-        forwarded_at,
-        deadline_at,
-        responded_at,
-        closed_at,
-        satisfaction: Some(satisfaction),
-        revisited,
-        revisited_at,
-        group_petition,
-        ..Ticket::default()
-    })
-}
-
-impl Ticket {
-    /// A digest of what the source said (not of what we derived), to tell an updated row from
-    /// an unchanged one on re-import.
-    fn source_hash(&self) -> String {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (
-            &self.ticket_no,
-            self.received_at,
-            &self.channel,
-            &self.district,
-            &self.community_text,
-            &self.enterprise_text,
-            &self.credit_code_text,
-            &self.source_category,
-            &self.content,
-        )
-            .hash(&mut h);
-        (
-            self.forwarded_at,
-            self.deadline_at,
-            self.responded_at,
-            self.closed_at,
-            self.satisfaction.map(Satisfaction::code),
-            self.revisited,
-            self.revisited_at,
-            self.group_petition,
-        )
-            .hash(&mut h);
-        format!("{:016x}", h.finish())
+impl DerefMut for Summary {
+    fn deref_mut(&mut self) -> &mut core::Summary {
+        &mut self.base
     }
 }
 
-/// Rows per INSERT statement: 29 values each stays under SQLite's 32,766 bind limit.
+/// The reason for a row a county officer may not import: the same whether the row resolves
+/// to another county or names a ticket another county holds, so counts reveal nothing.
+const OTHER_COUNTY: &str = "工单属于其他县区，无权导入";
+
+/// Rows per INSERT statement: 30 values each stays under SQLite's 32,766 bind limit.
 const BATCH: usize = 500;
 const COLUMNS: &str = "source, ticket_no, received_at, channel, district, community_text, enterprise_text,
     credit_code_text, source_category, content, forwarded_at, deadline_at, responded_at, closed_at, satisfaction,
     revisited, revisited_at, group_petition, category, subcategory, severity, enterprise_id, project_id, county_id,
-    attribution, attribution_score, row_hash, import_id, updated_at";
-const WIDTH: usize = 29;
+    attribution, attribution_score, row_hash, import_id, updated_at, source_fields";
+const WIDTH: usize = 30;
 
 /// The batch statement. SQLite gets anonymous `?` placeholders: sqlx looks up every
 /// parameter's name, and SQLite finds `$n` names by walking a list, which makes a
@@ -287,7 +108,8 @@ fn upsert_sql(rows: usize, backend: Backend) -> String {
         county_id = CASE WHEN tickets.attribution = 'manual' THEN tickets.county_id ELSE excluded.county_id END,
         attribution_score = CASE WHEN tickets.attribution = 'manual' THEN tickets.attribution_score ELSE excluded.attribution_score END,
         attribution = CASE WHEN tickets.attribution = 'manual' THEN tickets.attribution ELSE excluded.attribution END,
-        row_hash = excluded.row_hash, import_id = excluded.import_id, updated_at = excluded.updated_at",
+        row_hash = excluded.row_hash, import_id = excluded.import_id, updated_at = excluded.updated_at,
+        source_fields = excluded.source_fields",
     );
     sql
 }
@@ -342,19 +164,13 @@ async fn flush(
                 .bind(t.attribution_score)
                 .bind(&t.row_hash)
                 .bind(import_id)
-                .bind(now);
+                .bind(now)
+                .bind(t.source_fields);
         }
         q.execute(c).await.map(|r| r.rows_affected())
     })?;
     batch.clear();
     Ok(())
-}
-
-fn file_label(name: &str) -> String {
-    Path::new(name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| name.to_string())
 }
 
 /// Counties by name or code, for tickets no enterprise was found for.
@@ -380,11 +196,12 @@ async fn county_names(conn: &mut Conn<'_>) -> Result<HashMap<String, i64>> {
 }
 
 /// Imports one file. `only_county` restricts a county officer's import to tickets of their
-/// county (attributed to its enterprises, or naming it as the district).
+/// county (attributed to its enterprises, or naming it as the district), and keeps it from
+/// rewriting a ticket another county holds.
 pub async fn import(
     db: &Db,
     actor: &Actor,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     file_name: &str,
     opts: &Options,
 ) -> Result<Summary> {
@@ -392,27 +209,22 @@ pub async fn import(
         Some(p) => vec![Profile::load_file(p)?],
         None => Profile::all(opts.profile_dir.as_deref())?,
     };
-    let workbook;
-    let text;
-    let mut rows: Box<dyn Iterator<Item = Result<RawRow>> + Send + '_> =
-        if tabular::is_workbook(bytes) {
-            workbook = tabular::read_rows(bytes)?;
-            Box::new(workbook.into_iter().map(Ok))
-        } else {
-            text = tabular::decode(bytes);
-            Box::new(tabular::csv_rows(&text))
-        };
+    let base = &opts.base;
+    // Owned and shared with the reading thread: a large export is not copied.
+    let bytes = std::sync::Arc::new(bytes);
+    let mut rows = RowStream::spawn(std::sync::Arc::clone(&bytes), base.limits);
     let mut head = Vec::new();
-    while head.len() < tabular::HEADER_SEARCH_ROWS {
-        match rows.next() {
+    while head.len() < core::HEADER_SEARCH_ROWS {
+        match rows.next().await {
             Some(r) => head.push(r?),
             None => break,
         }
     }
     let (profile, pos, header) = profile::choose(&profiles, &head)?;
     let source = profile.source.clone();
+    let source_fields = profile::field_mask(&header);
     let mut summary = Summary {
-        file: file_label(file_name),
+        base: core::Summary::new(file_name, &header),
         profile: profile.id.clone(),
         source: source.clone(),
         ..Summary::default()
@@ -423,26 +235,32 @@ pub async fn import(
     let mut conn = tx.conn();
     let mut attributor = Attributor::load(&mut conn).await?;
     let counties = county_names(&mut conn).await?;
-    let existing: HashMap<String, String> = {
-        let pairs: Vec<(String, String)> = on_conn!(&mut conn, |c| sqlx::query_as(
-            "SELECT ticket_no, row_hash FROM tickets WHERE source = $1"
+    // The existing tickets' hashes tell updated from unchanged; their counties keep a county
+    // officer from rewriting another county's ticket.
+    let existing: HashMap<String, (String, Option<i64>)> = {
+        let rows: Vec<(String, String, Option<i64>)> = on_conn!(&mut conn, |c| sqlx::query_as(
+            "SELECT ticket_no, row_hash, county_id FROM tickets WHERE source = $1"
         )
         .bind(&source)
         .fetch_all(c)
         .await)?;
-        pairs.into_iter().collect()
+        rows.into_iter()
+            .map(|(no, hash, county)| (no, (hash, county)))
+            .collect()
     };
+    let fields_text = profile::field_list(&header);
     let import_id: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(
         "INSERT INTO hotline_imports (source, file_name, sha256, profile, actor, imported_at, rows, inserted, updated,
-             unchanged, rejected, unmatched, committed) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0, 0, 0, FALSE) RETURNING id"
+             unchanged, rejected, unmatched, committed, fields) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0, 0, 0, FALSE, $7) RETURNING id"
     )
     .bind(&source)
     .bind(&summary.file)
-    .bind(crate::secret::sha256_hex(bytes))
+    .bind(crate::secret::sha256_hex(&bytes))
     .bind(&profile.id)
     .bind(&actor.label)
     .bind(chrono::Utc::now())
+    .bind(&fields_text)
     .fetch_one(c)
     .await
     })?;
@@ -450,39 +268,50 @@ pub async fn import(
     let sql_full = upsert_sql(BATCH, conn.backend());
     let mut first_line: HashMap<String, usize> = HashMap::new();
     let mut rejected_rows: Vec<RawRow> = Vec::new();
-    let data = head.into_iter().skip(pos + 1).map(Ok).chain(rows);
-    // Parsing, classifying and attributing (this task) overlap with SQLite writing a batch
-    // (its worker thread): the producer hands full batches over a short channel, so each side
-    // waits only when the other is two batches behind.
+    let mut head = head.into_iter().skip(pos + 1);
+    // Reading (a blocking thread), parsing, classifying and attributing (this task) overlap
+    // with SQLite writing a batch (its worker thread): the producer hands full batches over a
+    // short channel, so each side waits only when the other is two batches behind.
     let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Vec<Ticket>>(2);
     let producer = async {
         let mut batch: Vec<Ticket> = Vec::with_capacity(BATCH);
-        for row in data {
-            let row = row?;
+        loop {
+            let row = match head.next() {
+                Some(row) => row,
+                None => match rows.next().await {
+                    Some(row) => row?,
+                    None => break,
+                },
+            };
             summary.rows += 1;
+            let mut reject = |summary: &mut Summary, row: RawRow, reason: String| {
+                summary.reject(row.line, reason);
+                rejected_rows.push(row);
+            };
             let mut t = match parse_row(&header, &row) {
                 Ok(t) => t,
                 Err(reason) => {
-                    summary.rejections.push(Rejection {
-                        line: row.line,
-                        reason,
-                    });
-                    rejected_rows.push(row);
+                    reject(&mut summary, row, reason);
                     continue;
                 }
             };
             if let Some(first) = first_line.get(&t.ticket_no) {
-                summary.rejections.push(Rejection {
-                    line: row.line,
-                    reason: format!("工单编号 {} 与第{first}行重复", t.ticket_no),
-                });
-                rejected_rows.push(row);
+                let reason = format!("工单编号 {} 与第{first}行重复", t.ticket_no);
+                reject(&mut summary, row, reason);
                 continue;
             }
             first_line.insert(t.ticket_no.clone(), row.line);
+            let known = existing.get(&t.ticket_no);
+            if let (Some(own), Some((_, Some(held)))) = (base.only_county, known) {
+                if own != *held {
+                    reject(&mut summary, row, OTHER_COUNTY.into());
+                    continue;
+                }
+            }
             t.row_hash = t.source_hash();
-            let is_update = match existing.get(&t.ticket_no) {
-                Some(h) if *h == t.row_hash => {
+            t.source_fields = source_fields;
+            let is_update = match known {
+                Some((h, _)) if *h == t.row_hash => {
                     summary.unchanged += 1;
                     continue;
                 }
@@ -503,13 +332,9 @@ pub async fn import(
                 .enterprise_id
                 .and_then(|e| attributor.county_of.get(&e).copied())
                 .or_else(|| counties.get(&text::clean(&t.district)).copied());
-            if let (Some(own), Some(other)) = (opts.only_county, t.county_id) {
+            if let (Some(own), Some(other)) = (base.only_county, t.county_id) {
                 if own != other {
-                    summary.rejections.push(Rejection {
-                        line: row.line,
-                        reason: "工单属于其他县区，无权导入".into(),
-                    });
-                    rejected_rows.push(row);
+                    reject(&mut summary, row, OTHER_COUNTY.into());
                     continue;
                 }
             }
@@ -544,22 +369,39 @@ pub async fn import(
     let (produced, written) = tokio::join!(producer, writer);
     written?;
     produced?;
-    summary.rejected = summary.rejections.len();
-    write_report(&mut summary, &header, &rejected_rows, opts)?;
 
-    if summary.rejected > 0 && !opts.skip_bad_rows {
+    if summary.close_rejections(base) {
         drop(tx);
         summary.inserted = 0;
         summary.updated = 0;
         summary.unchanged = 0;
         summary.unmatched = 0;
-        record_refused(db, actor, &summary, bytes).await?;
+        record_refused(
+            db,
+            actor,
+            &mut summary,
+            &bytes,
+            base,
+            &header,
+            &rejected_rows,
+        )
+        .await?;
         return Ok(summary);
     }
+    reports::save(
+        &mut conn,
+        actor,
+        base,
+        "hotline",
+        &mut summary.base,
+        &header.headers,
+        &rejected_rows,
+    )
+    .await?;
     on_conn!(&mut conn, |c| {
         sqlx::query(
         "UPDATE hotline_imports SET rows = $1, inserted = $2, updated = $3, unchanged = $4, rejected = $5, unmatched = $6,
-             committed = TRUE, report_path = $7 WHERE id = $8"
+             committed = TRUE, report_id = $7 WHERE id = $8"
     )
     .bind(summary.rows as i64)
     .bind(summary.inserted as i64)
@@ -567,7 +409,7 @@ pub async fn import(
     .bind(summary.unchanged as i64)
     .bind(summary.rejected as i64)
     .bind(summary.unmatched as i64)
-    .bind(&summary.report_path)
+    .bind(summary.report_id)
     .bind(import_id)
     .execute(c)
     .await
@@ -593,20 +435,38 @@ pub async fn import(
 
 /// The audit entry keeps the counts, not every rejection.
 fn summary_for_audit(s: &Summary) -> Summary {
-    Summary {
-        rejections: Vec::new(),
-        ..s.clone()
-    }
+    let mut out = s.clone();
+    out.rejections = Vec::new();
+    out
 }
 
-/// A refused file leaves a record that it was tried, outside the rolled-back transaction.
-async fn record_refused(db: &Db, actor: &Actor, s: &Summary, bytes: &[u8]) -> Result<()> {
+/// A refused file leaves a record that it was tried, and its report, outside the rolled-back
+/// transaction.
+async fn record_refused(
+    db: &Db,
+    actor: &Actor,
+    s: &mut Summary,
+    bytes: &[u8],
+    opts: &core::Options,
+    header: &core::Header,
+    rejected: &[RawRow],
+) -> Result<()> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    reports::save(
+        &mut conn,
+        actor,
+        opts,
+        "hotline",
+        &mut s.base,
+        &header.headers,
+        rejected,
+    )
+    .await?;
     let id: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(
         "INSERT INTO hotline_imports (source, file_name, sha256, profile, actor, imported_at, rows, inserted, updated,
-             unchanged, rejected, unmatched, committed, report_path) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, 0, FALSE, $9) RETURNING id"
+             unchanged, rejected, unmatched, committed, fields, report_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, 0, FALSE, $9, $10) RETURNING id"
     )
     .bind(&s.source)
     .bind(&s.file)
@@ -616,7 +476,8 @@ async fn record_refused(db: &Db, actor: &Actor, s: &Summary, bytes: &[u8]) -> Re
     .bind(chrono::Utc::now())
     .bind(s.rows as i64)
     .bind(s.rejected as i64)
-    .bind(&s.report_path)
+    .bind(profile::field_list(header))
+    .bind(s.report_id)
     .fetch_one(c)
     .await
     })?;
@@ -631,31 +492,4 @@ async fn record_refused(db: &Db, actor: &Actor, s: &Summary, bytes: &[u8]) -> Re
     )
     .await?;
     tx.commit().await
-}
-
-fn write_report(
-    summary: &mut Summary,
-    header: &Header,
-    rows: &[RawRow],
-    opts: &Options,
-) -> Result<()> {
-    let Some(dir) = &opts.report_dir else {
-        return Ok(());
-    };
-    if summary.rejections.is_empty() {
-        return Ok(());
-    }
-    let rejected = summary
-        .rejections
-        .iter()
-        .zip(rows)
-        .map(|(r, row)| (r.line, r.reason.as_str(), Some(row)));
-    summary.report_path = Some(tabular::write_rejections(
-        dir,
-        "hotline",
-        &summary.file,
-        &header.headers,
-        rejected,
-    )?);
-    Ok(())
 }

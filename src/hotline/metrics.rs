@@ -6,6 +6,9 @@
 //!
 //! A response or revisit window counts only once it has run out (or been met) by the period's
 //! end: a ticket forwarded on 30 December is not late on the 31st.
+//!
+//! Unknown is not zero: a rate whose source column was missing from the import of any ticket
+//! it would count is `None`, with the reason in `unknown`, never 0 %.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -15,6 +18,7 @@ use futures_util::TryStreamExt;
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::profile::field_bit;
 use super::tickets::{day_start, period_bounds};
 use super::{Satisfaction, DAY};
 use crate::db::Conn;
@@ -54,7 +58,10 @@ pub struct EnterpriseMetrics {
     pub closed_due: i64,
     pub revisited_in_7_days: i64,
     pub revisit_rate: Option<f64>,
-    pub group_petitions: i64,
+    /// Unknown when a ticket came from an export without the group-petition column.
+    pub group_petitions: Option<i64>,
+    /// Why a figure above is unknown, one `metric: reason` line each.
+    pub unknown: Vec<String>,
     pub by_category: BTreeMap<String, i64>,
     /// Tickets per month (1–12) for a yearly period; empty for a monthly one.
     pub by_month: Vec<i64>,
@@ -126,6 +133,54 @@ struct Frame {
     sat: Vec<i32>,
     group: Vec<bool>,
     category: Vec<String>,
+    /// Per ticket: its import lacked a column this metric needs.
+    lacks: [Vec<bool>; 4],
+}
+
+/// The metrics that need particular source columns, the fields each needs (all of `all`, and
+/// one of `any` when not empty), and the reason shown when one is missing.
+struct Needs {
+    metric: &'static str,
+    all: &'static [&'static str],
+    any: &'static [&'static str],
+    reason: &'static str,
+}
+
+const NEEDS: [Needs; 4] = [
+    Needs {
+        metric: "answer_rate",
+        all: &["forwarded_at", "responded_at"],
+        any: &[],
+        reason: "导入文件缺少转办时间或答复时间列",
+    },
+    Needs {
+        metric: "revisit_rate",
+        all: &["closed_at"],
+        any: &["revisited", "revisited_at"],
+        reason: "导入文件缺少办结时间或回访列",
+    },
+    Needs {
+        metric: "satisfaction_rate",
+        all: &["satisfaction"],
+        any: &[],
+        reason: "导入文件缺少满意度列",
+    },
+    Needs {
+        metric: "group_petitions",
+        all: &["group_petition"],
+        any: &[],
+        reason: "导入文件缺少群体诉求列",
+    },
+];
+
+/// A metric's needs as bit masks over a ticket's `source_fields`: (all of, any of).
+fn masks(needs: &Needs) -> (i64, i64) {
+    let mask = |fields: &[&str]| fields.iter().fold(0, |m, f| m | field_bit(f));
+    (mask(needs.all), mask(needs.any))
+}
+
+fn lacks((all, any): (i64, i64), fields: i64) -> bool {
+    fields & all != all || (any != 0 && fields & any == 0)
 }
 
 type Row = (
@@ -139,6 +194,7 @@ type Row = (
     Satisfaction,
     bool,
     String,
+    i64,
 );
 
 async fn load(
@@ -148,13 +204,14 @@ async fn load(
     rollup: &HashMap<i64, (i64, i64)>,
 ) -> Result<Frame> {
     let tz = crate::time::china();
+    let needs_masks = NEEDS.each_ref().map(masks);
     let mut f = Frame::default();
     let sql = "SELECT enterprise_id, received_at, forwarded_at, responded_at, closed_at, revisited, revisited_at,
-                      satisfaction, group_petition, category
+                      satisfaction, group_petition, category, source_fields
                FROM tickets WHERE enterprise_id IS NOT NULL AND received_at >= $1 AND received_at < $2";
     on_conn!(conn, |c| {
         let mut rows = sqlx::query_as::<_, Row>(sql).bind(start).bind(end).fetch(c);
-        while let Some((e, received, fwd, resp, closed, rev, rev_at, sat, group, cat)) =
+        while let Some((e, received, fwd, resp, closed, rev, rev_at, sat, group, cat, fields)) =
             rows.try_next().await?
         {
             f.enterprise.push(counted_for(rollup, e, received));
@@ -170,6 +227,9 @@ async fn load(
             f.sat.push(sat_code(sat));
             f.group.push(group);
             f.category.push(cat);
+            for (lack, needs) in f.lacks.iter_mut().zip(needs_masks) {
+                lack.push(lacks(needs, fields));
+            }
         }
         Ok::<_, sqlx::Error>(())
     })?;
@@ -177,7 +237,12 @@ async fn load(
 }
 
 fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+    let [l0, l1, l2, l3] = f.lacks;
     let df = DataFrame::new(vec![
+        Column::new("lacks0".into(), l0),
+        Column::new("lacks1".into(), l1),
+        Column::new("lacks2".into(), l2),
+        Column::new("lacks3".into(), l3),
         Column::new("enterprise".into(), f.enterprise),
         Column::new("month".into(), f.month),
         Column::new("forwarded".into(), f.forwarded),
@@ -219,6 +284,10 @@ fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFr
             count(closed_due, "closed_due"),
             count(revisited_in_time, "revisited"),
             count(col("group"), "group"),
+            count(col("lacks0"), "lacks0"),
+            count(col("lacks1"), "lacks1"),
+            count(col("lacks2"), "lacks2"),
+            count(col("lacks3"), "lacks3"),
         ])
         .collect()?;
     let by_category = df
@@ -306,7 +375,20 @@ pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Resu
         get("revisited")?,
         get("group")?,
     );
+    let lacking = [
+        get("lacks0")?,
+        get("lacks1")?,
+        get("lacks2")?,
+        get("lacks3")?,
+    ];
     for i in 0..ids.len() {
+        let known = |k: usize| lacking[k].get(i).is_none_or(|n| *n == 0);
+        let unknown: Vec<String> = NEEDS
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !known(*k))
+            .map(|(_, n)| format!("{}: {}", n.metric, n.reason))
+            .collect();
         out.insert(
             ids[i],
             EnterpriseMetrics {
@@ -316,14 +398,16 @@ pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Resu
                 satisfied: satisfied[i],
                 basically_satisfied: basically[i],
                 dissatisfied: dissatisfied[i],
-                satisfaction_rate: ratio(satisfied[i] + basically[i], rated[i]),
+                satisfaction_rate: ratio(satisfied[i] + basically[i], rated[i])
+                    .filter(|_| known(2)),
                 forwarded_due: forwarded_due[i],
                 answered_in_3_days: answered[i],
-                answer_rate: ratio(answered[i], forwarded_due[i]),
+                answer_rate: ratio(answered[i], forwarded_due[i]).filter(|_| known(0)),
                 closed_due: closed_due[i],
                 revisited_in_7_days: revisited[i],
-                revisit_rate: ratio(revisited[i], closed_due[i]),
-                group_petitions: group[i],
+                revisit_rate: ratio(revisited[i], closed_due[i]).filter(|_| known(1)),
+                group_petitions: known(3).then_some(group[i]),
+                unknown,
                 ..Default::default()
             },
         );
@@ -361,6 +445,7 @@ pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Resu
     for (e, u) in &units {
         let m = out.entry(*e).or_insert_with(|| EnterpriseMetrics {
             enterprise_id: *e,
+            group_petitions: Some(0),
             by_month: if month.is_none() {
                 vec![0; 12]
             } else {

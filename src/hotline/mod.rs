@@ -13,6 +13,7 @@ pub mod import;
 pub mod metrics;
 pub mod profile;
 pub mod queue;
+pub mod row;
 pub mod tickets;
 pub mod view;
 

@@ -9,7 +9,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::tabular::{self, Column, Header, RawRow};
+use crate::import::{find_header, Column, Header};
+use crate::tabular::RawRow;
 
 const SHIPPED: &[&str] = &[include_str!("../../hotline/profiles/12345-default.toml")];
 
@@ -33,6 +34,35 @@ pub const FIELDS: &[&str] = &[
     "revisited_at",
     "group_petition",
 ];
+
+/// Bit `i` set when the file had a column for `FIELDS[i]`: stored with every ticket, so the
+/// metrics can tell a missing column from a zero.
+pub fn field_mask(header: &Header) -> i64 {
+    FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| header.has(f))
+        .fold(0, |mask, (i, _)| mask | (1 << i))
+}
+
+/// The bit of one field in [`field_mask`].
+pub fn field_bit(field: &str) -> i64 {
+    FIELDS
+        .iter()
+        .position(|f| *f == field)
+        .map(|i| 1 << i)
+        .unwrap_or(0)
+}
+
+/// The fields the file had a column for, as a comma list (kept per import).
+pub fn field_list(header: &Header) -> String {
+    FIELDS
+        .iter()
+        .filter(|f| header.has(f))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,7 +156,7 @@ impl Profile {
             .iter()
             .map(|(k, v)| (k.clone(), v.iter().map(String::as_str).collect()))
             .collect();
-        tabular::find_header(rows, &self.columns(&synonyms))
+        find_header(rows, &self.columns(&synonyms))
     }
 }
 

@@ -81,13 +81,22 @@ fn xlsx(rows: &[String]) -> Vec<u8> {
 
 async fn run(app: &TestApp, bytes: &[u8], name: &str, skip: bool) -> Summary {
     let opts = Options {
-        skip_bad_rows: skip,
-        report_dir: Some(app.dir.path().join("reports")),
+        base: aftercare::import::Options {
+            skip_bad_rows: skip,
+            report_dir: Some(app.dir.path().join("reports")),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    import::import(app.db(), &Actor::system("test"), bytes, name, &opts)
-        .await
-        .expect("import runs")
+    import::import(
+        app.db(),
+        &Actor::system("test"),
+        bytes.to_vec(),
+        name,
+        &opts,
+    )
+    .await
+    .expect("import runs")
 }
 
 async fn prepare(app: &TestApp) -> (Seed, String) {
@@ -231,7 +240,7 @@ async fn bad_rows_and_headers(app: TestApp) {
     assert!(r.rejections[2].reason.contains("办结时间早于受理时间"));
     assert!(r.rejections[3].reason.contains("还行吧"));
     assert!(r.rejections[4].reason.contains("与第4行重复"));
-    let report = std::fs::read_to_string(r.report_path.as_ref().unwrap()).unwrap();
+    let report = std::fs::read_to_string(r.report_file.as_ref().unwrap()).unwrap();
     assert_eq!(report.lines().count(), 6);
     let refused = app.audit("hotline_import").await;
     assert_eq!(refused.last().unwrap().action, "import_refused");

@@ -130,7 +130,7 @@ async fn run(app: &TestApp, bytes: &[u8], name: &str, skip: bool) -> Report {
     let opts = Options {
         skip_bad_rows: skip,
         report_dir: Some(app.dir.path().join("reports")),
-        only_county: None,
+        ..Default::default()
     };
     import::import_enterprises(app.db(), &Actor::system("test"), bytes, name, &opts)
         .await
@@ -279,7 +279,7 @@ async fn bad_rows_import_nothing(app: TestApp) {
     assert!(reason(7).contains("与第6行重复"), "{}", reason(7));
 
     // The report file lists every rejected line with the original cells.
-    let path = r.report_path.clone().expect("report written");
+    let path = r.report_file.clone().expect("report written");
     let report = std::fs::read_to_string(&path).unwrap();
     assert!(report.starts_with('\u{FEFF}'));
     assert_eq!(report.lines().count(), 1 + 6);
@@ -290,7 +290,7 @@ async fn bad_rows_import_nothing(app: TestApp) {
     assert!(r.committed);
     assert_eq!(r.inserted, 1, "only line 8 is good: {:?}", r);
     assert_eq!(r.rejected, 6);
-    assert!(r.report_path.is_some());
+    assert!(r.report_file.is_some() && r.report_id.is_some());
 }
 both!(bad_rows_import_nothing);
 

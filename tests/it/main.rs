@@ -11,5 +11,6 @@ mod bounds;
 mod filings;
 mod hotline;
 mod imports;
+mod imports_trust;
 mod login;
 mod registry_api;

@@ -60,12 +60,9 @@ pub struct ImportParams {
 
 pub fn import_options(s: &AppState, p: &Principal, skip_bad_rows: bool) -> import::Options {
     import::Options {
-        skip_bad_rows,
-        report_dir: Some(s.config.import_report_dir()),
+        base: crate::web::api::registry::import_options(s, p, skip_bad_rows),
         profile_file: None,
         profile_dir: Some(s.config.profile_dir()),
-        // A county officer's scope is their county; the city's is every county.
-        only_county: p.scope().county(),
     }
 }
 
@@ -86,7 +83,7 @@ pub async fn import_tickets(
         import::import(
             &s.db,
             &p.actor(),
-            &body,
+            body.to_vec(),
             &name,
             &import_options(&s, &p, q.skip_bad_rows),
         )

@@ -71,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(registry::get_project, registry::update_project))
         .routes(routes!(registry::import_enterprises))
         .routes(routes!(registry::import_projects))
+        .routes(routes!(registry::import_report))
         .routes(routes!(filings::list_filings))
         .routes(routes!(filings::create_filing))
         .routes(routes!(filings::get_filing, filings::update_filing))

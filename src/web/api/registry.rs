@@ -195,12 +195,15 @@ pub struct ImportParams {
     pub skip_bad_rows: bool,
 }
 
-fn import_options(s: &AppState, p: &Principal, params: &ImportParams) -> import::Options {
+/// The options of an upload: reports are kept in the database (served by id, never by path),
+/// the county limit is the principal's scope, the size limits are the configured ones.
+pub fn import_options(s: &AppState, p: &Principal, skip_bad_rows: bool) -> import::Options {
     import::Options {
-        skip_bad_rows: params.skip_bad_rows,
-        report_dir: Some(s.config.import_report_dir()),
+        skip_bad_rows,
+        report_dir: None,
         // A county officer's scope is their county; the city's is every county.
         only_county: p.scope().county(),
+        limits: s.config.import_limits(),
     }
 }
 
@@ -217,7 +220,7 @@ pub async fn import_enterprises(
 ) -> ApiResult<Json<Report>> {
     p.require_officer()?;
     let name = params.file_name.clone().unwrap_or_else(|| "upload".into());
-    let opts = import_options(&s, &p, &params);
+    let opts = import_options(&s, &p, params.skip_bad_rows);
     Ok(Json(
         import::import_enterprises(&s.db, &p.actor(), &body, &name, &opts).await?,
     ))
@@ -234,8 +237,35 @@ pub async fn import_projects(
 ) -> ApiResult<Json<Report>> {
     p.require_officer()?;
     let name = params.file_name.clone().unwrap_or_else(|| "upload".into());
-    let opts = import_options(&s, &p, &params);
+    let opts = import_options(&s, &p, params.skip_bad_rows);
     Ok(Json(
         import::import_projects(&s.db, &p.actor(), &body, &name, &opts).await?,
     ))
+}
+
+/// A rejected-row report (UTF-8 CSV with BOM), for the user who imported, the city
+/// administrator and officers of the importing officer's county; anyone else gets 404.
+#[utoipa::path(get, path = "/api/v1/imports/reports/{id}", tag = "imports",
+    responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
+pub async fn import_report(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let mut c = s.db.acquire().await?;
+    let report = crate::import::reports::get(&mut c.conn(), &p, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", report.download_name()),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".into()),
+        ],
+        report.content,
+    )
+        .into_response())
 }

@@ -259,7 +259,7 @@ pub async fn import_upload(
     let summary = import::import(
         &s.db,
         &user.principal.actor(),
-        &bytes,
+        bytes,
         &name,
         &import_options(&s, &user.principal, skip),
     )
@@ -405,9 +405,13 @@ pub struct MonthBar {
 }
 
 impl Named {
+    /// A rate, or 无数据 when it is unknown (a missing column, nothing to count): never 0 %.
     pub fn pct(v: &Option<f64>) -> String {
         v.map(|x| format!("{:.1}%", x * 100.0))
-            .unwrap_or_else(|| "—".into())
+            .unwrap_or_else(|| "无数据".into())
+    }
+    pub fn count(v: &Option<i64>) -> String {
+        v.map(|n| n.to_string()).unwrap_or_else(|| "无数据".into())
     }
     pub fn rate(&self) -> String {
         self.metrics

@@ -3,10 +3,9 @@
 //! explicitly skipped), re-importing updates instead of duplicating, and every rejected row is
 //! reported with its line and reason, also as a CSV report file.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod columns;
 
-use serde::Serialize;
+use std::collections::HashMap;
 
 use super::enterprise::{self, EnterpriseFields};
 use super::jurisdiction::{self, Jurisdiction};
@@ -15,224 +14,19 @@ use super::{CreditCode, Grade, Saved, Status};
 use crate::audit::Actor;
 use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
-use crate::tabular::{self, Column, RawRow, Sheet};
+use crate::import::{reports, Column, Header};
+pub use crate::import::{Options, Rejection, Summary as Report};
+use crate::tabular::{self, RawRow};
 use crate::text;
+pub use columns::{ENTERPRISE_COLUMNS, PROJECT_COLUMNS};
 
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Import the good rows and only report the bad ones.
-    pub skip_bad_rows: bool,
-    /// Where to write the rejected-row report (a folder); none writes no file.
-    pub report_dir: Option<PathBuf>,
-    /// A county officer's import: rows of any other county are rejected.
-    pub only_county: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Rejection {
-    pub line: usize,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Report {
-    pub file: String,
-    pub rows: usize,
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub rejected: usize,
-    /// False when bad rows stopped the whole file: nothing was written.
-    pub committed: bool,
-    pub rejections: Vec<Rejection>,
-    pub report_path: Option<String>,
-}
-
-impl Report {
-    fn count(&mut self, saved: Saved) {
-        match saved {
-            Saved::Inserted(_) => self.inserted += 1,
-            Saved::Updated(_) => self.updated += 1,
-            Saved::Unchanged(_) => self.unchanged += 1,
-        }
+fn count(report: &mut Report, saved: Saved) {
+    match saved {
+        Saved::Inserted(_) => report.inserted += 1,
+        Saved::Updated(_) => report.updated += 1,
+        Saved::Unchanged(_) => report.unchanged += 1,
     }
 }
-
-const COUNTY: &[&str] = &[
-    "所属县区",
-    "县区",
-    "县(市、区)",
-    "县市区",
-    "区县",
-    "所在县区",
-    "所属区县",
-    "辖区",
-    "行政区",
-    "所属辖区",
-];
-
-pub const ENTERPRISE_COLUMNS: &[Column] = &[
-    Column {
-        key: "credit_code",
-        synonyms: &[
-            "统一社会信用代码",
-            "信用代码",
-            "社会信用代码",
-            "统一代码",
-            "企业信用代码",
-        ],
-        required: true,
-    },
-    Column {
-        key: "name",
-        synonyms: &[
-            "企业名称",
-            "单位名称",
-            "公司名称",
-            "开发企业名称",
-            "开发企业",
-            "名称",
-        ],
-        required: true,
-    },
-    Column {
-        key: "legal_rep",
-        synonyms: &["法定代表人", "法人代表", "法人", "法定代表人姓名"],
-        required: false,
-    },
-    Column {
-        key: "grade",
-        synonyms: &["资质等级", "资质", "开发资质", "企业资质", "资质级别"],
-        required: true,
-    },
-    Column {
-        key: "county",
-        synonyms: COUNTY,
-        required: true,
-    },
-    Column {
-        key: "local",
-        synonyms: &[
-            "本地/外地",
-            "企业属地",
-            "属地",
-            "是否本地企业",
-            "本地外地",
-            "企业来源",
-        ],
-        required: false,
-    },
-    Column {
-        key: "origin",
-        synonyms: &["注册地", "外地注册地", "来源地", "原注册地"],
-        required: false,
-    },
-    Column {
-        key: "parent_code",
-        synonyms: &[
-            "母公司信用代码",
-            "母公司统一社会信用代码",
-            "上级企业信用代码",
-            "控股股东信用代码",
-        ],
-        required: false,
-    },
-    Column {
-        key: "parent_name",
-        synonyms: &["母公司", "母公司名称", "上级企业", "控股母公司"],
-        required: false,
-    },
-    Column {
-        key: "status",
-        synonyms: &["企业状态", "状态", "资质状态", "经营状态"],
-        required: false,
-    },
-    Column {
-        key: "status_date",
-        synonyms: &[
-            "吊销/注销日期",
-            "吊销注销日期",
-            "状态日期",
-            "吊销日期",
-            "注销日期",
-        ],
-        required: false,
-    },
-    Column {
-        key: "aliases",
-        synonyms: &["别名", "简称", "企业简称", "曾用名"],
-        required: false,
-    },
-    Column {
-        key: "phone",
-        synonyms: &["联系电话", "电话", "企业电话"],
-        required: false,
-    },
-    Column {
-        key: "email",
-        synonyms: &["电子邮箱", "邮箱", "联系邮箱", "email", "e-mail"],
-        required: false,
-    },
-];
-
-pub const PROJECT_COLUMNS: &[Column] = &[
-    Column {
-        key: "name",
-        synonyms: &["项目名称", "小区名称", "项目(小区)名称", "项目", "小区"],
-        required: true,
-    },
-    Column {
-        key: "enterprise_code",
-        synonyms: &[
-            "开发企业信用代码",
-            "统一社会信用代码",
-            "信用代码",
-            "企业信用代码",
-        ],
-        required: false,
-    },
-    Column {
-        key: "enterprise_name",
-        synonyms: &["开发企业", "开发企业名称", "企业名称", "开发单位"],
-        required: false,
-    },
-    Column {
-        key: "county",
-        synonyms: COUNTY,
-        required: true,
-    },
-    Column {
-        key: "address",
-        synonyms: &["项目地址", "地址", "坐落", "小区地址", "项目坐落"],
-        required: false,
-    },
-    Column {
-        key: "aliases",
-        synonyms: &["别名", "曾用名", "推广名", "案名", "简称"],
-        required: false,
-    },
-    Column {
-        key: "sales_site",
-        synonyms: &[
-            "售楼处状态",
-            "销售场所",
-            "销售场所状态",
-            "售楼处",
-            "是否在售",
-        ],
-        required: false,
-    },
-    Column {
-        key: "delivery_date",
-        synonyms: &["交付日期", "交房日期", "交付时间"],
-        required: false,
-    },
-    Column {
-        key: "units",
-        synonyms: &["交付套数", "已交付套数", "交付户数", "户数"],
-        required: false,
-    },
-];
 
 /// Counties by code and by name, loaded once per file.
 struct Counties(Vec<Jurisdiction>);
@@ -261,13 +55,6 @@ impl Counties {
     }
 }
 
-fn file_label(path_name: &str) -> String {
-    Path::new(path_name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path_name.to_string())
-}
-
 /// An enterprise row that parsed, with its parent still to resolve.
 struct EnterpriseRow {
     line: usize,
@@ -277,7 +64,7 @@ struct EnterpriseRow {
 }
 
 fn parse_enterprise(
-    sheet: &Sheet,
+    sheet: &Header,
     row: &RawRow,
     counties: &Counties,
 ) -> std::result::Result<EnterpriseRow, String> {
@@ -354,19 +141,16 @@ pub async fn import_enterprises(
     file_name: &str,
     opts: &Options,
 ) -> Result<Report> {
-    let sheet = tabular::map_columns(tabular::read_rows(bytes)?, ENTERPRISE_COLUMNS)?;
-    let mut report = Report {
-        file: file_label(file_name),
-        rows: sheet.rows.len(),
-        ..Report::default()
-    };
+    let (sheet, rows) = read(bytes, opts, ENTERPRISE_COLUMNS).await?;
+    let mut report = Report::new(file_name, &sheet);
+    report.rows = rows.len();
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let counties = Counties::load(&mut conn).await?;
 
     let mut good: Vec<EnterpriseRow> = Vec::new();
     let mut first_line: HashMap<CreditCode, usize> = HashMap::new();
-    for row in &sheet.rows {
+    for row in &rows {
         let parsed = match parse_enterprise(&sheet, row, &counties) {
             Ok(parsed) => own_county(&mut conn, opts, parsed).await?,
             Err(reason) => Err(reason),
@@ -374,48 +158,41 @@ pub async fn import_enterprises(
         match parsed {
             Ok(parsed) => {
                 if let Some(first) = first_line.get(&parsed.fields.credit_code) {
-                    report.rejections.push(Rejection {
-                        line: row.line,
-                        reason: format!(
+                    report.reject(
+                        row.line,
+                        format!(
                             "统一社会信用代码 {} 与第{first}行重复",
                             parsed.fields.credit_code
                         ),
-                    });
+                    );
                 } else {
                     first_line.insert(parsed.fields.credit_code.clone(), row.line);
                     good.push(parsed);
                 }
             }
-            Err(reason) => report.rejections.push(Rejection {
-                line: row.line,
-                reason,
-            }),
+            Err(reason) => report.reject(row.line, reason),
         }
     }
 
-    // Parents: by code or name, in this file or already registered.
+    // Parents: by code or name, in this file or already registered and visible to the importer.
     let mut parents: Vec<Option<ParentRef>> = Vec::with_capacity(good.len());
     let mut keep = vec![true; good.len()];
     for (i, row) in good.iter().enumerate() {
-        let resolved = resolve_parent(&mut conn, &good, row).await?;
-        match resolved {
+        match resolve_parent(&mut conn, opts, &good, row).await? {
             Ok(p) => parents.push(p),
             Err(reason) => {
-                report.rejections.push(Rejection {
-                    line: row.line,
-                    reason,
-                });
-                keep[i] = false;
+                report.reject(row.line, reason);
+                if let Some(k) = keep.get_mut(i) {
+                    *k = false;
+                }
                 parents.push(None);
             }
         }
     }
 
-    report.rejections.sort_by_key(|r| r.line);
-    report.rejected = report.rejections.len();
-    if report.rejected > 0 && !opts.skip_bad_rows {
+    if report.close_rejections(opts) {
         drop(tx);
-        write_report(&mut report, &sheet, opts, "enterprises")?;
+        save_refused(db, actor, opts, "enterprises", &mut report, &sheet, &rows).await?;
         return Ok(report);
     }
 
@@ -462,11 +239,20 @@ pub async fn import_enterprises(
         }
     }
     for outcome in outcomes {
-        report.count(outcome);
+        count(&mut report, outcome);
     }
+    reports::save(
+        &mut conn,
+        actor,
+        opts,
+        "enterprises",
+        &mut report,
+        &sheet.headers,
+        &rows,
+    )
+    .await?;
     tx.commit().await?;
     report.committed = true;
-    write_report(&mut report, &sheet, opts, "enterprises")?;
     Ok(report)
 }
 
@@ -499,39 +285,54 @@ enum ParentRef {
     InFile(CreditCode),
 }
 
+/// A registered parent must be one the importer may see: a county officer links only to
+/// enterprises of their county, and one of another county reads as not registered, so the
+/// reason cannot be used to probe other counties' registers.
 async fn resolve_parent(
     conn: &mut Conn<'_>,
+    opts: &Options,
     rows: &[EnterpriseRow],
     row: &EnterpriseRow,
 ) -> Result<std::result::Result<Option<ParentRef>, String>> {
+    let visible = |county_id: i64| opts.only_county.is_none_or(|own| own == county_id);
+    let registered = if opts.only_county.is_some() {
+        "未在本县区登记"
+    } else {
+        "未登记"
+    };
     if let Some(code) = &row.parent_code {
         if *code == row.fields.credit_code {
-            return Ok(Err("母公司不能是企业自身".into()));
+            return Ok(Err("母公司信用代码：母公司不能是企业自身".into()));
         }
         if rows.iter().any(|r| r.fields.credit_code == *code) {
             return Ok(Ok(Some(ParentRef::InFile(code.clone()))));
         }
         return Ok(match enterprise::find_by_code(conn, code).await? {
-            Some(p) => Ok(Some(ParentRef::Registered(p.id))),
-            None => Err(format!("母公司信用代码 {code} 既未登记也不在本文件中")),
+            Some(p) if visible(p.county_id) => Ok(Some(ParentRef::Registered(p.id))),
+            _ => Err(format!(
+                "母公司信用代码：{code} {registered}，也不在本文件中"
+            )),
         });
     }
     if let Some(name) = &row.parent_name {
         let in_file: Vec<&EnterpriseRow> = rows.iter().filter(|r| r.fields.name == *name).collect();
-        if in_file.len() == 1 {
-            if in_file[0].fields.credit_code == row.fields.credit_code {
-                return Ok(Err("母公司不能是企业自身".into()));
+        if let [only] = in_file.as_slice() {
+            if only.fields.credit_code == row.fields.credit_code {
+                return Ok(Err("母公司：母公司不能是企业自身".into()));
             }
-            return Ok(Ok(Some(ParentRef::InFile(
-                in_file[0].fields.credit_code.clone(),
-            ))));
+            return Ok(Ok(Some(ParentRef::InFile(only.fields.credit_code.clone()))));
         }
-        let registered = enterprise::find_by_name(conn, name).await?;
-        return Ok(match (in_file.len(), registered.len()) {
-            (0, 1) => Ok(Some(ParentRef::Registered(registered[0].id))),
-            (0, 0) => Err(format!("母公司“{name}”既未登记也不在本文件中")),
+        let registered_rows: Vec<i64> = enterprise::find_by_name(conn, name)
+            .await?
+            .into_iter()
+            .filter(|e| visible(e.county_id))
+            .map(|e| e.id)
+            .collect();
+        return Ok(match (in_file.len(), registered_rows.as_slice()) {
+            (0, [id]) => Ok(Some(ParentRef::Registered(*id))),
+            (0, []) => Err(format!("母公司：“{name}”{registered}，也不在本文件中")),
             _ => Err(format!(
-                "母公司“{name}”有多家同名企业，请填写母公司信用代码"
+                "母公司：“{name}”有多家同名企业，请填写母公司信用代码"
             )),
         });
     }
@@ -554,75 +355,96 @@ pub async fn import_projects(
     file_name: &str,
     opts: &Options,
 ) -> Result<Report> {
-    let sheet = tabular::map_columns(tabular::read_rows(bytes)?, PROJECT_COLUMNS)?;
+    let (sheet, rows) = read(bytes, opts, PROJECT_COLUMNS).await?;
     if !sheet.has("enterprise_code") && !sheet.has("enterprise_name") {
         return Err(Error::invalid(
             "file",
             format!(
                 "缺少开发企业列：需要“开发企业信用代码”或“开发企业”；第{}行的列为：{}",
-                sheet.header_line,
+                sheet.line,
                 sheet.headers.join("，")
             ),
         ));
     }
-    let mut report = Report {
-        file: file_label(file_name),
-        rows: sheet.rows.len(),
-        ..Report::default()
-    };
+    let mut report = Report::new(file_name, &sheet);
+    report.rows = rows.len();
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let counties = Counties::load(&mut conn).await?;
     let mut good: Vec<(usize, ProjectFields)> = Vec::new();
     let mut first_line: HashMap<(i64, String), usize> = HashMap::new();
-    for row in &sheet.rows {
+    for row in &rows {
         let parsed = match parse_project(&mut conn, &sheet, row, &counties).await? {
-            Ok(f) if opts.only_county.is_some_and(|c| c != f.county_id) => {
-                Err("项目不在本县区，无权导入".to_string())
-            }
-            other => other,
+            Ok(f) => own_project(&mut conn, opts, f).await?,
+            Err(reason) => Err(reason),
         };
         match parsed {
             Ok(fields) => {
                 let key = (fields.enterprise_id, fields.name.clone());
                 if let Some(first) = first_line.get(&key) {
-                    report.rejections.push(Rejection {
-                        line: row.line,
-                        reason: format!("项目“{}”与第{first}行重复", fields.name),
-                    });
+                    report.reject(row.line, format!("项目“{}”与第{first}行重复", fields.name));
                 } else {
                     first_line.insert(key, row.line);
                     good.push((row.line, fields));
                 }
             }
-            Err(reason) => report.rejections.push(Rejection {
-                line: row.line,
-                reason,
-            }),
+            Err(reason) => report.reject(row.line, reason),
         }
     }
-    report.rejections.sort_by_key(|r| r.line);
-    report.rejected = report.rejections.len();
-    if report.rejected > 0 && !opts.skip_bad_rows {
+    if report.close_rejections(opts) {
         drop(tx);
-        write_report(&mut report, &sheet, opts, "projects")?;
+        save_refused(db, actor, opts, "projects", &mut report, &sheet, &rows).await?;
         return Ok(report);
     }
     for (line, fields) in &good {
         let saved = project::upsert(&mut conn, actor, fields)
             .await
             .map_err(|e| at_line(*line, e))?;
-        report.count(saved);
+        count(&mut report, saved);
     }
+    reports::save(
+        &mut conn,
+        actor,
+        opts,
+        "projects",
+        &mut report,
+        &sheet.headers,
+        &rows,
+    )
+    .await?;
     tx.commit().await?;
     report.committed = true;
-    write_report(&mut report, &sheet, opts, "projects")?;
     Ok(report)
+}
+
+/// Refuses, for a county officer, a project of another county, or a row naming an existing
+/// project (same developer and name) registered in another county: the row would move or
+/// overwrite it.
+async fn own_project(
+    conn: &mut Conn<'_>,
+    opts: &Options,
+    fields: ProjectFields,
+) -> Result<std::result::Result<ProjectFields, String>> {
+    let Some(county) = opts.only_county else {
+        return Ok(Ok(fields));
+    };
+    if fields.county_id != county {
+        return Ok(Err("项目不在本县区，无权导入".into()));
+    }
+    if let Some(existing) = project::find(conn, fields.enterprise_id, &fields.name).await? {
+        if existing.county_id != county {
+            return Ok(Err(format!(
+                "项目“{}”登记在其他县区，无权修改",
+                fields.name
+            )));
+        }
+    }
+    Ok(Ok(fields))
 }
 
 async fn parse_project(
     conn: &mut Conn<'_>,
-    sheet: &Sheet,
+    sheet: &Header,
     row: &RawRow,
     counties: &Counties,
 ) -> Result<std::result::Result<ProjectFields, String>> {
@@ -706,28 +528,39 @@ async fn parse_project(
     Ok(parsed)
 }
 
-/// Writes the rejected rows, with their original cells, as a UTF-8 CSV with BOM (so Excel
-/// opens it correctly).
-fn write_report(report: &mut Report, sheet: &Sheet, opts: &Options, kind: &str) -> Result<()> {
-    let Some(dir) = &opts.report_dir else {
-        return Ok(());
-    };
-    if report.rejections.is_empty() {
-        return Ok(());
-    }
-    let rows = report.rejections.iter().map(|r| {
-        (
-            r.line,
-            r.reason.as_str(),
-            sheet.rows.iter().find(|row| row.line == r.line),
-        )
-    });
-    report.report_path = Some(tabular::write_rejections(
-        dir,
+/// The header row and the data rows below it.
+async fn read(
+    bytes: &[u8],
+    opts: &Options,
+    columns: &[Column<'_>],
+) -> Result<(Header, Vec<RawRow>)> {
+    let mut rows = tabular::read_all(bytes, opts.limits).await?;
+    let (pos, header) =
+        crate::import::find_header(&rows, columns).map_err(|m| Error::invalid("file", m))?;
+    rows.drain(..=pos);
+    Ok((header, rows))
+}
+
+/// A refused file's report is stored outside the rolled-back transaction.
+async fn save_refused(
+    db: &Db,
+    actor: &Actor,
+    opts: &Options,
+    kind: &str,
+    report: &mut Report,
+    header: &Header,
+    rows: &[RawRow],
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    reports::save(
+        &mut tx.conn(),
+        actor,
+        opts,
         kind,
-        &report.file,
-        &sheet.headers,
+        report,
+        &header.headers,
         rows,
-    )?);
-    Ok(())
+    )
+    .await?;
+    tx.commit().await
 }

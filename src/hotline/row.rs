@@ -1,0 +1,259 @@
+//! One row of a hotline export, parsed into a ticket: times in Beijing wall-clock text become
+//! UTC epoch seconds, a deadline may be a span after forwarding, and every refusal names the
+//! field and the value.
+
+use std::hash::{Hash, Hasher};
+
+use chrono::TimeZone;
+
+use super::{Satisfaction, DAY};
+use crate::import::Header;
+use crate::tabular::RawRow;
+use crate::text;
+
+/// One parsed row, ready to store.
+#[derive(Debug, Clone, Default)]
+pub struct Ticket {
+    pub ticket_no: String,
+    pub received_at: i64,
+    pub channel: String,
+    pub district: String,
+    pub community_text: String,
+    pub enterprise_text: String,
+    pub credit_code_text: String,
+    pub source_category: String,
+    pub content: String,
+    pub forwarded_at: Option<i64>,
+    pub deadline_at: Option<i64>,
+    pub responded_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub satisfaction: Option<Satisfaction>,
+    pub revisited: bool,
+    pub revisited_at: Option<i64>,
+    pub group_petition: bool,
+    // Derived:
+    pub category: String,
+    pub subcategory: String,
+    pub severity: &'static str,
+    pub enterprise_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub county_id: Option<i64>,
+    pub attribution: &'static str,
+    pub attribution_score: i64,
+    pub row_hash: String,
+    /// Which profile fields the ticket's import had a column for (bit i: `FIELDS[i]`).
+    pub source_fields: i64,
+}
+
+/// Beijing wall-clock text → UTC epoch seconds.
+fn epoch(s: &str) -> Option<i64> {
+    let dt = text::parse_datetime(s)?;
+    crate::time::china()
+        .from_local_datetime(&dt)
+        .single()
+        .map(|t| t.timestamp())
+}
+
+fn time_field(
+    header: &Header,
+    row: &RawRow,
+    key: &str,
+    label: &str,
+) -> std::result::Result<Option<i64>, String> {
+    let raw = header.raw(row, key).trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    epoch(raw)
+        .map(Some)
+        .ok_or_else(|| format!("{label}“{raw}”不是可识别的日期时间"))
+}
+
+/// The longest deadline span accepted: ten years. A longer one is a typing error.
+pub const MAX_DEADLINE_DAYS: i64 = 3650;
+
+/// A deadline is a date-time, or a span such as `3天` / `5个工作日` after forwarding.
+/// Working days are counted as calendar days here (no holiday calendar yet).
+fn deadline(raw: &str, from: Option<i64>) -> std::result::Result<Option<i64>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if let Some(t) = epoch(raw) {
+        return Ok(Some(t));
+    }
+    let s = text::clean(raw);
+    let span = ["个工作日", "工作日", "天", "日"]
+        .iter()
+        .find_map(|u| s.strip_suffix(u))
+        .map(str::trim);
+    let Some(span) = span else {
+        return Err(format!("办理时限“{raw}”应为日期时间或天数（如 3个工作日）"));
+    };
+    let days = span
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (0..=MAX_DEADLINE_DAYS).contains(d))
+        .ok_or_else(|| format!("办理时限“{raw}”应为 0–{MAX_DEADLINE_DAYS} 天"))?;
+    match from {
+        Some(f) => f
+            .checked_add(days * DAY)
+            .map(Some)
+            .ok_or_else(|| format!("办理时限“{raw}”超出可表示的时间范围")),
+        None => Ok(None),
+    }
+}
+
+pub fn parse_row(header: &Header, row: &RawRow) -> std::result::Result<Ticket, String> {
+    let cell = |k: &str| text::tidy(header.raw(row, k));
+    let ticket_no = text::clean(header.raw(row, "ticket_no"));
+    if ticket_no.is_empty() {
+        return Err("工单编号为空".into());
+    }
+    let received_raw = header.raw(row, "received_at").trim().to_string();
+    if received_raw.is_empty() {
+        return Err("受理时间为空".into());
+    }
+    let received_at = epoch(&received_raw)
+        .ok_or_else(|| format!("受理时间“{received_raw}”不是可识别的日期时间"))?;
+    let forwarded_at = time_field(header, row, "forwarded_at", "转办时间")?;
+    let responded_at = time_field(header, row, "responded_at", "答复时间")?;
+    let closed_at = time_field(header, row, "closed_at", "办结时间")?;
+    let revisited_at = time_field(header, row, "revisited_at", "回访时间")?;
+    let deadline_at = deadline(
+        header.raw(row, "deadline_at"),
+        forwarded_at.or(Some(received_at)),
+    )?;
+    if closed_at.is_some_and(|c| c < received_at) {
+        return Err("办结时间早于受理时间".into());
+    }
+    if forwarded_at.is_some_and(|f| f < received_at) {
+        return Err("转办时间早于受理时间".into());
+    }
+    if let (Some(r), Some(f)) = (responded_at, forwarded_at) {
+        if r < f {
+            return Err("答复时间早于转办时间".into());
+        }
+    }
+    let sat_raw = header.raw(row, "satisfaction");
+    let satisfaction = Satisfaction::parse(sat_raw).ok_or_else(|| {
+        format!(
+            "满意度“{}”无法识别（应为满意、基本满意、不满意或未评价）",
+            sat_raw.trim()
+        )
+    })?;
+    let rev_raw = header.raw(row, "revisited");
+    let revisited = if rev_raw.trim().is_empty() {
+        revisited_at.is_some()
+    } else {
+        text::parse_bool(rev_raw, &["已回访", "回访"], &["未回访", "不需回访"])
+            .ok_or_else(|| format!("是否回访“{}”无法识别", rev_raw.trim()))?
+            || revisited_at.is_some()
+    };
+    let group_raw = header.raw(row, "group_petition");
+    let group_petition = if group_raw.trim().is_empty() {
+        false
+    } else {
+        text::parse_bool(group_raw, &["群体", "群访", "是群体"], &["个人", "非群体"])
+            .ok_or_else(|| format!("是否群体诉求“{}”无法识别", group_raw.trim()))?
+    };
+    Ok(Ticket {
+        ticket_no,
+        received_at,
+        channel: cell("channel"),
+        district: cell("district"),
+        community_text: cell("community"),
+        enterprise_text: cell("enterprise"),
+        credit_code_text: text::clean(header.raw(row, "credit_code")),
+        source_category: cell("category"),
+        content: cell("content"),
+        forwarded_at,
+        deadline_at,
+        responded_at,
+        closed_at,
+        satisfaction: Some(satisfaction),
+        revisited,
+        revisited_at,
+        group_petition,
+        ..Ticket::default()
+    })
+}
+
+impl Ticket {
+    /// A digest of what the source said (not of what we derived), to tell an updated row from
+    /// an unchanged one on re-import.
+    pub(super) fn source_hash(&self) -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            &self.ticket_no,
+            self.received_at,
+            &self.channel,
+            &self.district,
+            &self.community_text,
+            &self.enterprise_text,
+            &self.credit_code_text,
+            &self.source_category,
+            &self.content,
+        )
+            .hash(&mut h);
+        (
+            self.forwarded_at,
+            self.deadline_at,
+            self.responded_at,
+            self.closed_at,
+            self.satisfaction.map(Satisfaction::code),
+            self.revisited,
+            self.revisited_at,
+            self.group_petition,
+        )
+            .hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_spans_are_bounded() {
+        let from = Some(1_700_000_000);
+        assert_eq!(
+            deadline("3个工作日", from),
+            Ok(Some(1_700_000_000 + 3 * DAY))
+        );
+        let err = deadline("99999999999999999天", from).unwrap_err();
+        assert!(err.contains("办理时限"), "{err}");
+        assert!(deadline("3651天", from).is_err());
+        assert!(deadline("-1天", from).is_err());
+        assert_eq!(deadline("3天", None), Ok(None));
+        assert!(deadline("3650天", Some(i64::MAX - 10)).is_err());
+    }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::parse_row;
+        use crate::hotline::profile::{self, Profile};
+        use crate::tabular::RawRow;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whatever a row holds, parsing answers a ticket or a reason, never a panic.
+            #[test]
+            fn parse_row_never_panics(cells in prop::collection::vec(".{0,24}|[0-9 :/-]{0,20}|[0-9]{1,25}天", 0..18)) {
+                let head = RawRow {
+                    line: 1,
+                    cells: "工单编号,受理时间,来源渠道,所属区县,小区名称,涉及企业,统一社会信用代码,诉求类别,诉求内容,转办时间,办理时限,企业答复时间,办结时间,满意度,是否回访,回访时间,是否群体诉求"
+                        .split(',')
+                        .map(String::from)
+                        .collect(),
+                };
+                let profiles = Profile::all(None).unwrap();
+                let (_, _, header) = profile::choose(&profiles, std::slice::from_ref(&head)).unwrap();
+                let _ = parse_row(&header, &RawRow { line: 2, cells });
+            }
+        }
+    }
+}
