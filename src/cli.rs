@@ -98,6 +98,9 @@ enum BenchCommand {
         /// Working folder (default: <data-dir>/bench); its database is recreated.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Also print one JSON line: import_s, metrics_s, rows, peak_mib.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -351,6 +354,9 @@ async fn run(
                 },
                 profile_file: profile,
                 profile_dir: Some(config.profile_dir()),
+                facts: Some(std::sync::Arc::new(crate::hotline::facts::FactStore::new(
+                    &config.data_dir,
+                ))),
             };
             let s = crate::hotline::import::import(
                 &db,
@@ -373,7 +379,8 @@ async fn run(
         Command::HotlineMetrics { year, month } => {
             let db = open(&config).await?;
             let mut p = db.acquire().await?;
-            let m = crate::hotline::metrics::compute(&mut p.conn(), year, month).await?;
+            let analytics = crate::hotline::served::Analytics::new(&config.data_dir);
+            let m = analytics.metrics(&mut p.conn(), year, month).await?;
             println!("{}", serde_json::to_string_pretty(&m)?);
         }
         Command::Bench(BenchCommand::Hotline {
@@ -381,6 +388,7 @@ async fn run(
             enterprises,
             year,
             dir,
+            json,
         }) => {
             let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
             crate::hotline::bench::run(&crate::hotline::bench::Args {
@@ -388,6 +396,7 @@ async fn run(
                 enterprises,
                 year,
                 dir,
+                json,
             })
             .await?;
         }

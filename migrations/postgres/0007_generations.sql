@@ -4,10 +4,14 @@
 -- trigger. Cached figures are keyed by both, so none is ever served after its inputs changed.
 CREATE TABLE generations (
     id INTEGER PRIMARY KEY CHECK (id = 1),
+    -- Names this database's facts file: one data directory may serve several databases.
+    db_id TEXT NOT NULL,
     tickets BIGINT NOT NULL,
     registry BIGINT NOT NULL
 );
-INSERT INTO generations (id, tickets, registry) VALUES (1, 1, 1);
+-- Generation 1 means no ticket was ever written; a database that has tickets starts at 2.
+INSERT INTO generations (id, db_id, tickets, registry)
+VALUES (1, md5(random()::text || clock_timestamp()::text), CASE WHEN EXISTS (SELECT 1 FROM tickets) THEN 2 ELSE 1 END, 1);
 
 CREATE FUNCTION bump_registry_generation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

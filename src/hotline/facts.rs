@@ -2,7 +2,8 @@
 //! arrays instead of decoding a million rows through the database driver (DESIGN §4: the
 //! database stays the source of truth; this is a cache of it).
 //!
-//! The copy is one file, `<data-dir>/facts/tickets.facts`, stamped with the database's ticket
+//! The copy is one file per database, `<data-dir>/facts/tickets-<database id>.facts` (a data
+//! directory may serve the demo and a real database in turn), stamped with the ticket
 //! generation: a counter every transaction that changes tickets bumps (an import, an
 //! assignment). The process that made the change patches the file in place of the old one;
 //! any other instance, or this one after a restart or a failed patch, sees a file whose stamp
@@ -165,7 +166,12 @@ impl Table {
     pub fn apply(&mut self, changes: &[Fact]) {
         let mut index = self.category_index();
         let mut at: HashMap<(u64, u64), usize> = (0..self.rows())
-            .map(|r| ((self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64), r))
+            .map(|r| {
+                (
+                    (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64),
+                    r,
+                )
+            })
             .collect();
         for f in changes {
             let v = self.values(f, &mut index);
@@ -286,8 +292,9 @@ impl<'a> Reader<'a> {
 }
 
 /// The on-disk copy, one per data directory.
+#[derive(Debug)]
 pub struct FactStore {
-    path: PathBuf,
+    dir: PathBuf,
     /// One rebuild or patch at a time in this process; readers wait rather than all rebuilding.
     lock: tokio::sync::Mutex<()>,
 }
@@ -295,22 +302,27 @@ pub struct FactStore {
 impl FactStore {
     pub fn new(data_dir: &Path) -> FactStore {
         FactStore {
-            path: data_dir.join("facts").join("tickets.facts"),
+            dir: data_dir.join("facts"),
             lock: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn read_file(&self) -> Option<Table> {
-        let bytes = std::fs::read(&self.path).ok()?;
+    fn path(&self, db: &str) -> PathBuf {
+        // The id comes from our own migration, but a file name takes only what is safe.
+        let id: String = db.chars().filter(char::is_ascii_alphanumeric).collect();
+        self.dir.join(format!("tickets-{id}.facts"))
+    }
+
+    fn read_file(&self, db: &str) -> Option<Table> {
+        let bytes = std::fs::read(self.path(db)).ok()?;
         Table::decode(&bytes)
     }
 
-    fn write_file(&self, t: &Table) -> Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+    fn write_file(&self, db: &str, t: &Table) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(db);
         // Written beside and renamed over, so a reader never sees half a file.
-        let tmp = self.path.with_extension(format!(
+        let tmp = path.with_extension(format!(
             "tmp-{}-{}",
             std::process::id(),
             crate::secret::random_hex(4)
@@ -318,16 +330,16 @@ impl FactStore {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&t.encode())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &self.path)?;
+        std::fs::rename(&tmp, &path)?;
         Ok(())
     }
 
     /// The facts as of the database's current generation: the file when it is current,
     /// otherwise rebuilt from the tickets table (and saved for next time).
     pub async fn current(&self, conn: &mut Conn<'_>) -> Result<Table> {
-        let generation = generation(conn).await?;
+        let (db, generation) = generation(conn).await?;
         let _guard = self.lock.lock().await;
-        let path = self.path.clone();
+        let path = self.path(&db);
         let cached = tokio::task::spawn_blocking(move || {
             std::fs::read(&path).ok().and_then(|b| Table::decode(&b))
         })
@@ -337,7 +349,7 @@ impl FactStore {
             return Ok(t);
         }
         let t = rebuild(conn, generation).await?;
-        if let Err(e) = self.write_file(&t) {
+        if let Err(e) = self.write_file(&db, &t) {
             tracing::warn!(error = %e, "could not save the ticket facts file");
         }
         Ok(t)
@@ -345,15 +357,23 @@ impl FactStore {
 
     /// After a committed change that moved the generation from `from` to `to`: patch the
     /// file if it was current before the change, otherwise leave it to be rebuilt.
-    pub async fn patch(&self, from: i64, to: i64, change: impl FnOnce(&mut Table)) {
+    pub async fn patch(&self, step: Step, change: impl FnOnce(&mut Table)) {
+        let Step { db, from, to } = step;
         let _guard = self.lock.lock().await;
-        match self.read_file() {
+        // Generation 1 is a database no ticket was ever written to (migration 0007).
+        let current = self.read_file(&db).or_else(|| {
+            (from == 1).then(|| Table {
+                generation: 1,
+                ..Table::default()
+            })
+        });
+        match current {
             Some(mut t) if t.generation == from => {
                 change(&mut t);
                 t.generation = to;
-                if let Err(e) = self.write_file(&t) {
+                if let Err(e) = self.write_file(&db, &t) {
                     tracing::warn!(error = %e, "could not patch the ticket facts file");
-                    let _ = std::fs::remove_file(&self.path);
+                    let _ = std::fs::remove_file(self.path(&db));
                 }
             }
             _ => {}
@@ -361,23 +381,35 @@ impl FactStore {
     }
 }
 
-/// The database's ticket generation.
-pub async fn generation(conn: &mut Conn<'_>) -> Result<i64> {
-    Ok(on_conn!(conn, |c| sqlx::query_scalar(
-        "SELECT tickets FROM generations WHERE id = 1"
+/// The database's id and ticket generation.
+pub async fn generation(conn: &mut Conn<'_>) -> Result<(String, i64)> {
+    Ok(on_conn!(conn, |c| sqlx::query_as(
+        "SELECT db_id, tickets FROM generations WHERE id = 1"
     )
     .fetch_one(c)
     .await)?)
 }
 
-/// Moves the ticket generation on, inside the caller's transaction; returns (before, after).
-pub async fn bump(conn: &mut Conn<'_>) -> Result<(i64, i64)> {
-    let after: i64 = on_conn!(conn, |c| sqlx::query_scalar(
-        "UPDATE generations SET tickets = tickets + 1 WHERE id = 1 RETURNING tickets"
+/// One committed change of the tickets: which database, and the generations around it.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    pub db: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Moves the ticket generation on, inside the caller's transaction.
+pub async fn bump(conn: &mut Conn<'_>) -> Result<Step> {
+    let (db, to): (String, i64) = on_conn!(conn, |c| sqlx::query_as(
+        "UPDATE generations SET tickets = tickets + 1 WHERE id = 1 RETURNING db_id, tickets"
     )
     .fetch_one(c)
     .await)?;
-    Ok((after - 1, after))
+    Ok(Step {
+        db,
+        from: to - 1,
+        to,
+    })
 }
 
 type Row = (

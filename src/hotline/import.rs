@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::attribute::Attributor;
 use super::classify::Classifier;
+use super::facts::{self, Fact, FactStore};
 use super::profile::{self, Profile};
 pub use super::row::{parse_row, Ticket};
 use super::Satisfaction;
@@ -32,6 +33,9 @@ pub struct Options {
     pub profile_file: Option<std::path::PathBuf>,
     /// Folder of user-supplied profiles (`*.toml`).
     pub profile_dir: Option<std::path::PathBuf>,
+    /// The facts copy to patch after the import commits (the server's and the CLI's); without
+    /// one, the next metrics read rebuilds it from the database.
+    pub facts: Option<std::sync::Arc<FactStore>>,
 }
 
 pub use core::Rejection;
@@ -237,17 +241,31 @@ pub async fn import(
     let counties = county_names(&mut conn).await?;
     // The existing tickets' hashes tell updated from unchanged; their counties keep a county
     // officer from rewriting another county's ticket.
-    let existing: HashMap<String, (String, Option<i64>)> = {
-        let rows: Vec<(String, String, Option<i64>)> = on_conn!(&mut conn, |c| sqlx::query_as(
-            "SELECT ticket_no, row_hash, county_id FROM tickets WHERE source = $1"
-        )
-        .bind(&source)
-        .fetch_all(c)
-        .await)?;
+    // A manual attribution survives a re-import: the facts copy must keep it too.
+    let existing: HashMap<String, Existing> = {
+        let rows: Vec<(String, String, Option<i64>, Option<i64>)> =
+            on_conn!(&mut conn, |c| sqlx::query_as(
+                "SELECT ticket_no, row_hash, county_id,
+                        CASE WHEN attribution = 'manual' THEN enterprise_id END
+                 FROM tickets WHERE source = $1"
+            )
+            .bind(&source)
+            .fetch_all(c)
+            .await)?;
         rows.into_iter()
-            .map(|(no, hash, county)| (no, (hash, county)))
+            .map(|(no, hash, county, manual)| {
+                (
+                    no,
+                    Existing {
+                        hash,
+                        county,
+                        manual,
+                    },
+                )
+            })
             .collect()
     };
+    let mut changes: Vec<Fact> = Vec::new();
     let fields_text = profile::field_list(&header);
     let import_id: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(
@@ -302,7 +320,13 @@ pub async fn import(
             }
             first_line.insert(t.ticket_no.clone(), row.line);
             let known = existing.get(&t.ticket_no);
-            if let (Some(own), Some((_, Some(held)))) = (base.only_county, known) {
+            if let (
+                Some(own),
+                Some(Existing {
+                    county: Some(held), ..
+                }),
+            ) = (base.only_county, known)
+            {
                 if own != *held {
                     reject(&mut summary, row, OTHER_COUNTY.into());
                     continue;
@@ -311,7 +335,7 @@ pub async fn import(
             t.row_hash = t.source_hash();
             t.source_fields = source_fields;
             let is_update = match known {
-                Some((h, _)) if *h == t.row_hash => {
+                Some(k) if k.hash == t.row_hash => {
                     summary.unchanged += 1;
                     continue;
                 }
@@ -345,6 +369,10 @@ pub async fn import(
             }
             if m.enterprise_id.is_none() {
                 summary.unmatched += 1;
+            }
+            if opts.facts.is_some() {
+                let manual = known.and_then(|k| k.manual);
+                changes.push(fact_of(&source, &t, manual));
             }
             batch.push(t);
             if batch.len() == BATCH {
@@ -425,12 +453,41 @@ pub async fn import(
         Some(&summary_for_audit(&summary)),
     )
     .await?;
+    let step = facts::bump(&mut conn).await?;
     tx.commit().await?;
     summary.committed = true;
+    if let Some(store) = &opts.facts {
+        store.patch(step, |t| t.apply(&changes)).await;
+    }
     if summary.inserted + summary.updated > 10_000 {
         crate::db::checkpoint(db).await?;
     }
     Ok(summary)
+}
+
+/// What the import knows of a ticket already stored.
+struct Existing {
+    hash: String,
+    county: Option<i64>,
+    /// The enterprise an officer assigned it to, which a re-import keeps.
+    manual: Option<i64>,
+}
+
+fn fact_of(source: &str, t: &Ticket, manual: Option<i64>) -> Fact {
+    Fact {
+        key: facts::key(source, &t.ticket_no),
+        enterprise: manual.or(t.enterprise_id),
+        received: t.received_at,
+        forwarded: t.forwarded_at,
+        responded: t.responded_at,
+        closed: t.closed_at,
+        revisited: t.revisited,
+        revisited_at: t.revisited_at,
+        sat: t.satisfaction.unwrap_or(Satisfaction::Unrated),
+        group: t.group_petition,
+        source_fields: t.source_fields,
+        category: t.category.clone(),
+    }
 }
 
 /// The audit entry keeps the counts, not every rejection.

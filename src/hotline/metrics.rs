@@ -12,15 +12,16 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{Datelike, Months, NaiveDate};
-use futures_util::TryStreamExt;
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::facts::{self, Table};
 use super::profile::field_bit;
 use super::tickets::{day_start, period_bounds};
-use super::{Satisfaction, DAY};
+use super::DAY;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
@@ -107,15 +108,6 @@ fn counted_for(rollup: &HashMap<i64, (i64, i64)>, mut enterprise: i64, at: i64) 
     enterprise
 }
 
-fn sat_code(s: Satisfaction) -> i32 {
-    match s {
-        Satisfaction::Satisfied => 0,
-        Satisfaction::Basically => 1,
-        Satisfaction::Dissatisfied => 2,
-        Satisfaction::Unrated => 3,
-    }
-}
-
 fn polars_err(e: PolarsError) -> Error {
     Error::Internal(format!("指标计算失败：{e}"))
 }
@@ -132,7 +124,8 @@ struct Frame {
     revisited_at: Vec<Option<i64>>,
     sat: Vec<i32>,
     group: Vec<bool>,
-    category: Vec<String>,
+    /// Codes into the facts table's category names.
+    category: Vec<i64>,
     /// Per ticket: its import lacked a column this metric needs.
     lacks: [Vec<bool>; 4],
 }
@@ -183,57 +176,36 @@ fn lacks((all, any): (i64, i64), fields: i64) -> bool {
     fields & all != all || (any != 0 && fields & any == 0)
 }
 
-type Row = (
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    bool,
-    Option<i64>,
-    Satisfaction,
-    bool,
-    String,
-    i64,
-);
-
-async fn load(
-    conn: &mut Conn<'_>,
-    start: i64,
-    end: i64,
-    rollup: &HashMap<i64, (i64, i64)>,
-) -> Result<Frame> {
+/// The period's attributed tickets, column by column, from the facts copy.
+fn frame(t: &Table, start: i64, end: i64, rollup: &HashMap<i64, (i64, i64)>) -> Frame {
     let tz = crate::time::china();
     let needs_masks = NEEDS.each_ref().map(masks);
     let mut f = Frame::default();
-    let sql = "SELECT enterprise_id, received_at, forwarded_at, responded_at, closed_at, revisited, revisited_at,
-                      satisfaction, group_petition, category, source_fields
-               FROM tickets WHERE enterprise_id IS NOT NULL AND received_at >= $1 AND received_at < $2";
-    on_conn!(conn, |c| {
-        let mut rows = sqlx::query_as::<_, Row>(sql).bind(start).bind(end).fetch(c);
-        while let Some((e, received, fwd, resp, closed, rev, rev_at, sat, group, cat, fields)) =
-            rows.try_next().await?
-        {
-            f.enterprise.push(counted_for(rollup, e, received));
-            let month = chrono::DateTime::from_timestamp(received, 0)
-                .map(|t| t.with_timezone(&tz).month() as i32)
-                .unwrap_or(0);
-            f.month.push(month);
-            f.forwarded.push(fwd);
-            f.responded.push(resp);
-            f.closed.push(closed);
-            f.revisited.push(rev);
-            f.revisited_at.push(rev_at);
-            f.sat.push(sat_code(sat));
-            f.group.push(group);
-            f.category.push(cat);
-            for (lack, needs) in f.lacks.iter_mut().zip(needs_masks) {
-                lack.push(lacks(needs, fields));
-            }
+    let (enterprise, received) = (t.col(facts::ENTERPRISE), t.col(facts::RECEIVED));
+    for r in 0..t.rows() {
+        let (e, at) = (enterprise[r], received[r]);
+        if e == facts::NULL || at < start || at >= end {
+            continue;
         }
-        Ok::<_, sqlx::Error>(())
-    })?;
-    Ok(f)
+        f.enterprise.push(counted_for(rollup, e, at));
+        let month = chrono::DateTime::from_timestamp(at, 0)
+            .map(|t| t.with_timezone(&tz).month() as i32)
+            .unwrap_or(0);
+        f.month.push(month);
+        f.forwarded.push(t.opt(facts::FORWARDED, r));
+        f.responded.push(t.opt(facts::RESPONDED, r));
+        f.closed.push(t.opt(facts::CLOSED, r));
+        f.revisited.push(t.col(facts::REVISITED)[r] != 0);
+        f.revisited_at.push(t.opt(facts::REVISITED_AT, r));
+        f.sat.push(t.col(facts::SAT)[r] as i32);
+        f.group.push(t.col(facts::GROUP)[r] != 0);
+        f.category.push(t.col(facts::CATEGORY)[r]);
+        let fields = t.col(facts::SOURCE_FIELDS)[r];
+        for (lack, needs) in f.lacks.iter_mut().zip(needs_masks) {
+            lack.push(lacks(needs, fields));
+        }
+    }
+    f
 }
 
 fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
@@ -340,20 +312,32 @@ async fn units(
     Ok(out)
 }
 
+/// The [start, end) epoch seconds of a Beijing calendar year or month.
+pub fn bounds(year: i32, month: Option<u32>) -> Result<(i64, i64)> {
+    period_bounds(year, month).ok_or_else(|| Error::invalid("month", "月份应为1–12"))
+}
+
 /// Metrics of every enterprise with tickets or delivered units in a Beijing calendar year or
-/// month. Rates are ranked city-wide; callers filter what a user may see afterwards.
-pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Result<Metrics> {
-    let (start, end) =
-        period_bounds(year, month).ok_or_else(|| Error::invalid("month", "月份应为1–12"))?;
-    let as_of = end.min(chrono::Utc::now().timestamp());
+/// month, as of `as_of` (response windows still open then are not counted yet), from the
+/// facts copy `t`. Rates are ranked city-wide; callers filter what a user may see afterwards.
+pub async fn compute_from(
+    conn: &mut Conn<'_>,
+    t: Arc<Table>,
+    year: i32,
+    month: Option<u32>,
+    as_of: i64,
+) -> Result<Metrics> {
+    let (start, end) = bounds(year, month)?;
+    let as_of = as_of.min(end);
     let last_day = chrono::DateTime::from_timestamp(end - 1, 0)
         .map(|t| t.with_timezone(&crate::time::china()).date_naive())
         .ok_or_else(|| Error::invalid("year", "年份超出范围"))?;
     let rollup = rollup(conn).await?;
-    let frame = load(conn, start, end, &rollup).await?;
     let units = units(conn, last_day, &rollup).await?;
+    let categories = t.categories.clone();
+    // Scanning a million rows and aggregating is CPU work: off the async workers.
     let (main, by_category, by_month) =
-        tokio::task::spawn_blocking(move || aggregate(frame, as_of))
+        tokio::task::spawn_blocking(move || aggregate(frame(&t, start, end, &rollup), as_of))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
             .map_err(polars_err)?;
@@ -414,16 +398,14 @@ pub async fn compute(conn: &mut Conn<'_>, year: i32, month: Option<u32>) -> Resu
     }
     let cat_ids = ints(&by_category, "enterprise").map_err(polars_err)?;
     let cat_n = ints(&by_category, "n").map_err(polars_err)?;
-    let cats = by_category
-        .column("category")
-        .map_err(polars_err)?
-        .str()
-        .map_err(polars_err)?
-        .clone();
-    for (i, name) in cats.into_iter().enumerate() {
+    let cat_codes = ints(&by_category, "category").map_err(polars_err)?;
+    for (i, code) in cat_codes.into_iter().enumerate() {
         if let Some(m) = out.get_mut(&cat_ids[i]) {
-            m.by_category
-                .insert(name.unwrap_or("other").to_string(), cat_n[i]);
+            let name = usize::try_from(code)
+                .ok()
+                .and_then(|c| categories.get(c))
+                .map_or("other", String::as_str);
+            *m.by_category.entry(name.to_string()).or_insert(0) += cat_n[i];
         }
     }
     if month.is_none() {

@@ -9,11 +9,13 @@
 pub mod attribute;
 pub mod bench;
 pub mod classify;
+pub mod facts;
 pub mod import;
 pub mod metrics;
 pub mod profile;
 pub mod queue;
 pub mod row;
+pub mod served;
 pub mod tickets;
 pub mod view;
 

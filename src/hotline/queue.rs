@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute;
+use super::facts;
 use super::tickets::{self, Ticket, COUNTY_SEES};
 use super::Attribution;
 use crate::audit;
@@ -28,6 +29,17 @@ pub struct Assigned {
     pub alias_added: Option<String>,
     /// Other waiting tickets with the same text, assigned along with this one.
     pub also_assigned: u64,
+    /// What the facts copy must learn once the assignment commits.
+    #[serde(skip)]
+    pub change: FactChange,
+}
+
+/// The tickets an assignment re-attributed, and the generation step it made.
+#[derive(Debug, Clone, Default)]
+pub struct FactChange {
+    pub step: facts::Step,
+    pub enterprise: i64,
+    pub keys: Vec<(u64, u64)>,
 }
 
 pub async fn assign(
@@ -90,15 +102,15 @@ pub async fn assign(
             before.enterprise_text.clone(),
         )
     };
-    let also_assigned = if text.is_empty() {
-        0
-    } else {
-        on_conn!(conn, |c| {
-            sqlx::query(&format!(
+    let mut keys = vec![facts::key(&before.source, &before.ticket_no)];
+    if !text.is_empty() {
+        let followers: Vec<(String, String)> = on_conn!(conn, |c| {
+            sqlx::query_as(&format!(
                 "UPDATE tickets AS t SET enterprise_id = $2, project_id = $3, county_id = $4,
                  attribution = $5, attribution_score = 1000, updated_at = $6
              WHERE {COUNTY_SEES} AND t.attribution = 'unmatched' AND t.{text_column} = $7
-               AND t.id <> $8"
+               AND t.id <> $8
+             RETURNING t.source, t.ticket_no"
             ))
             .bind(county)
             .bind(e.id)
@@ -108,11 +120,13 @@ pub async fn assign(
             .bind(now)
             .bind(&text)
             .bind(ticket_id)
-            .execute(c)
+            .fetch_all(c)
             .await
-            .map(|r| r.rows_affected())
-        })?
-    };
+        })?;
+        keys.extend(followers.iter().map(|(src, no)| facts::key(src, no)));
+    }
+    let also_assigned = keys.len() as u64 - 1;
+    let step = facts::bump(conn).await?;
     let ticket = tickets::get(conn, p, ticket_id).await?;
     audit::record(
         conn,
@@ -128,6 +142,11 @@ pub async fn assign(
         ticket,
         alias_added,
         also_assigned,
+        change: FactChange {
+            step,
+            enterprise: e.id,
+            keys,
+        },
     })
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::facts::{FactStore, Table};
 use super::metrics::{self, Metrics};
+use super::queue::FactChange;
 use crate::db::Conn;
 use crate::error::Result;
 use crate::on_conn;
@@ -28,7 +29,7 @@ struct Key {
 }
 
 pub struct Analytics {
-    pub facts: FactStore,
+    pub facts: Arc<FactStore>,
     results: Mutex<HashMap<Key, Arc<Metrics>>>,
     /// The last facts table read, by generation, so that computing several periods after one
     /// change reads the file once.
@@ -47,7 +48,7 @@ pub async fn generations(conn: &mut Conn<'_>) -> Result<(i64, i64)> {
 impl Analytics {
     pub fn new(data_dir: &Path) -> Analytics {
         Analytics {
-            facts: FactStore::new(data_dir),
+            facts: Arc::new(FactStore::new(data_dir)),
             results: Mutex::new(HashMap::new()),
             table: Mutex::new(None),
         }
@@ -76,7 +77,7 @@ impl Analytics {
             return Ok(hit.clone());
         }
         let table = self.table(conn, tickets).await?;
-        let computed = Arc::new(metrics::compute_from(conn, &table, year, month, as_of).await?);
+        let computed = Arc::new(metrics::compute_from(conn, table, year, month, as_of).await?);
         let mut results = self.lock_results();
         // Results of older generations can never be asked for again.
         results.retain(|k, _| k.tickets == tickets && k.registry == registry);
@@ -87,8 +88,28 @@ impl Analytics {
         Ok(computed)
     }
 
+    /// Brings the facts copy up to the database (after a start, or a change made by another
+    /// instance), so the first request after it does not pay for the rebuild.
+    pub async fn warm(&self, conn: &mut Conn<'_>) -> Result<()> {
+        let (tickets, _) = generations(conn).await?;
+        self.table(conn, tickets).await.map(|_| ())
+    }
+
+    /// Teaches the facts copy a committed assignment.
+    pub async fn assigned(&self, change: &FactChange) {
+        self.facts
+            .patch(change.step.clone(), |t| {
+                t.reassign(&change.keys, change.enterprise)
+            })
+            .await;
+    }
+
     async fn table(&self, conn: &mut Conn<'_>, generation: i64) -> Result<Arc<Table>> {
-        if let Some(t) = self.lock_table().as_ref().filter(|t| t.generation == generation) {
+        if let Some(t) = self
+            .lock_table()
+            .as_ref()
+            .filter(|t| t.generation == generation)
+        {
             return Ok(t.clone());
         }
         let t = Arc::new(self.facts.current(conn).await?);

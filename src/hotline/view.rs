@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::metrics::{self, EnterpriseMetrics, Metrics};
+use super::metrics::EnterpriseMetrics;
+use super::served::Analytics;
 use crate::auth::Scope;
 use crate::db::Conn;
 use crate::error::Result;
@@ -28,11 +29,12 @@ pub struct ScopedMetrics {
 
 pub async fn scoped(
     conn: &mut Conn<'_>,
+    analytics: &Analytics,
     scope: Scope,
     year: i32,
     month: Option<u32>,
 ) -> Result<ScopedMetrics> {
-    let Metrics { enterprises, .. } = metrics::compute(conn, year, month).await?;
+    let computed = analytics.metrics(conn, year, month).await?;
     let rows: Vec<(i64, String, i64, String)> = on_conn!(conn, |c| {
         sqlx::query_as(
         "SELECT e.id, e.name, e.county_id, j.name FROM enterprises e JOIN jurisdictions j ON j.id = e.county_id"
@@ -44,8 +46,9 @@ pub async fn scoped(
         .into_iter()
         .map(|(id, n, c, cn)| (id, (n, c, cn)))
         .collect();
-    let mut out: Vec<Named> = enterprises
-        .into_iter()
+    let mut out: Vec<Named> = computed
+        .enterprises
+        .iter()
         .filter_map(|m| {
             let (name, county, county_name) = names.get(&m.enterprise_id)?.clone();
             let visible = match scope {
@@ -53,10 +56,10 @@ pub async fn scoped(
                 Scope::County(c) => c == county,
                 Scope::Enterprise(e) => e == m.enterprise_id,
             };
-            visible.then_some(Named {
+            visible.then(|| Named {
                 enterprise_name: name,
                 county_name,
-                metrics: m,
+                metrics: m.clone(),
             })
         })
         .collect();

@@ -33,6 +33,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub rules: Arc<RuleSet>,
     pub blobs: Arc<dyn BlobStore>,
+    /// Hotline metrics, computed once per change of their inputs.
+    pub analytics: Arc<crate::hotline::served::Analytics>,
 }
 
 impl AppState {
@@ -40,7 +42,9 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> crate::error::Result<Self> {
         let rules = RuleSet::shipped(&config.rule_set)?;
         let blobs = Arc::new(LocalDir::new(config.blob_dir()));
+        let analytics = Arc::new(crate::hotline::served::Analytics::new(&config.data_dir));
         Ok(AppState {
+            analytics,
             db,
             config: Arc::new(config),
             rules: Arc::new(rules),
@@ -284,6 +288,18 @@ async fn multipart_field(bytes: axum::body::Bytes, boundary: String, name: &str)
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    // Bring the ticket facts copy up to the database in the background, so the first metrics
+    // request after a start (or after another instance's import) does not pay for it.
+    let (db, analytics) = (state.db.clone(), state.analytics.clone());
+    tokio::spawn(async move {
+        let warmed = match db.acquire().await {
+            Ok(mut p) => analytics.warm(&mut p.conn()).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = warmed {
+            tracing::warn!(error = ?e, "could not prepare the ticket facts");
+        }
+    });
     let db = state.db.clone();
     let window = chrono::Duration::minutes(state.config.login_window_minutes);
     tokio::spawn(async move {

@@ -63,6 +63,7 @@ pub fn import_options(s: &AppState, p: &Principal, skip_bad_rows: bool) -> impor
         base: crate::web::api::registry::import_options(s, p, skip_bad_rows),
         profile_file: None,
         profile_dir: Some(s.config.profile_dir()),
+        facts: Some(s.analytics.facts.clone()),
     }
 }
 
@@ -152,6 +153,7 @@ pub async fn assign(
     let mut tx = s.db.begin().await?;
     let out = queue::assign(&mut tx.conn(), &p, id, &a).await?;
     tx.commit().await?;
+    s.analytics.assigned(&out.change).await;
     Ok(Json(out))
 }
 
@@ -173,6 +175,6 @@ pub async fn metrics(
     check_period(Some(q.year), q.month)?;
     let mut c = s.db.acquire().await?;
     Ok(Json(
-        view::scoped(&mut c.conn(), p.scope(), q.year, q.month).await?,
+        view::scoped(&mut c.conn(), &s.analytics, p.scope(), q.year, q.month).await?,
     ))
 }

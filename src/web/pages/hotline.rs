@@ -214,6 +214,7 @@ pub async fn assign(
     )
     .await?;
     tx.commit().await?;
+    s.analytics.assigned(&out.change).await;
     let msg = format!(
         "工单 {} 已归属 {}{}{}",
         out.ticket.ticket_no,
@@ -295,7 +296,14 @@ pub async fn rankings(
     let year = year_param(&q.year)?.unwrap_or_else(default_year);
     let m = {
         let mut c = s.db.acquire().await?;
-        view::scoped(&mut c.conn(), user.principal.scope(), year, None).await?
+        view::scoped(
+            &mut c.conn(),
+            &s.analytics,
+            user.principal.scope(),
+            year,
+            None,
+        )
+        .await?
     };
     Ok(render(&RankingsTemplate {
         nav,
@@ -328,7 +336,14 @@ pub async fn enterprise_summary(
     let mut c = s.db.acquire().await?;
     let mut conn = c.conn();
     let e = crate::registry::visible_enterprise(&mut conn, &user.principal, id).await?;
-    let scoped = view::scoped(&mut conn, crate::auth::Scope::Enterprise(id), year, None).await?;
+    let scoped = view::scoped(
+        &mut conn,
+        &s.analytics,
+        crate::auth::Scope::Enterprise(id),
+        year,
+        None,
+    )
+    .await?;
     let m = scoped.enterprises.into_iter().next();
     let classifier = Classifier::shipped()?;
     let categories = m
