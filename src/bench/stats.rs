@@ -39,8 +39,12 @@ pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
         return None;
     }
     let n = sorted.len();
-    let rank = ((p.clamp(0.0, 100.0) / 100.0) * n as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, n) - 1).copied()
+    // In thousandths of a percent and integers, so that 99.9% of 1000 is rank 999, not the
+    // 1000 a float product (999.000…1) would round up to.
+    let milli = (p.clamp(0.0, 100.0) * 1000.0).round() as u128;
+    let rank = (milli * n as u128).div_ceil(100_000);
+    let rank = usize::try_from(rank).unwrap_or(n).clamp(1, n);
+    sorted.get(rank - 1).copied()
 }
 
 /// One line of the report.

@@ -11,4 +11,5 @@ mod filings;
 mod hotline;
 mod imports;
 mod login;
+mod perfweb;
 mod registry_api;
