@@ -164,12 +164,14 @@ pub async fn list(
     .bind(&q)
     .fetch_one(c)
     .await)?;
+    // As for enterprises: counties in code order, each county's projects in name order from
+    // the (county_id, name) index, so a page needs no sort.
     let items = on_conn!(conn, |c| sqlx::query_as::<_, ProjectListItem>(&format!(
         "SELECT p.*, e.name AS enterprise_name, j.name AS county_name
-         FROM projects p
+         FROM jurisdictions j
+         CROSS JOIN projects p
          JOIN enterprises e ON e.id = p.enterprise_id
-         JOIN jurisdictions j ON j.id = p.county_id
-         WHERE {PROJECT_VISIBLE} {LIST_FILTER}
+         WHERE p.county_id = j.id AND {PROJECT_VISIBLE} {LIST_FILTER}
          ORDER BY j.code, p.name LIMIT $6 OFFSET $7"
     ))
     .bind(scope.county())

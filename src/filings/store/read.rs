@@ -157,9 +157,12 @@ pub async fn answerable_projects(
     as_of: NaiveDate,
 ) -> Result<Vec<Project>> {
     Ok(on_conn!(conn, |c| sqlx::query_as::<_, Project>(
-        "SELECT p.* FROM projects p JOIN enterprises e ON e.id = p.enterprise_id
+        // Both sides name the project's enterprise, so each is an index lookup (a condition
+        // on a joined enterprise would scan every project).
+        "SELECT p.* FROM projects p
          WHERE p.enterprise_id = $1
-            OR (e.parent_id = $1 AND e.status <> 'active' AND e.status_date <= $2)
+            OR p.enterprise_id IN (SELECT id FROM enterprises
+                                   WHERE parent_id = $1 AND status <> 'active' AND status_date <= $2)
          ORDER BY p.name, p.id"
     )
     .bind(enterprise_id)
