@@ -151,7 +151,8 @@ async fn read_line(r: &mut BufReader<TcpStream>) -> io::Result<String> {
 
 async fn read_response(r: &mut BufReader<TcpStream>) -> io::Result<Response> {
     let status_line = read_line(r).await?;
-    let status = parse_status(&status_line).ok_or_else(|| bad(format!("状态行有误：{status_line}")))?;
+    let status =
+        parse_status(&status_line).ok_or_else(|| bad(format!("状态行有误：{status_line}")))?;
     let mut headers = Vec::new();
     loop {
         let line = read_line(r).await?;
@@ -183,7 +184,10 @@ async fn read_response(r: &mut BufReader<TcpStream>) -> io::Result<Response> {
     } else {
         // No length: the body runs to the end of the connection.
         let mut body = Vec::new();
-        (&mut *r).take(MAX_BODY as u64).read_to_end(&mut body).await?;
+        (&mut *r)
+            .take(MAX_BODY as u64)
+            .read_to_end(&mut body)
+            .await?;
         headers.push(("connection".into(), "close".into()));
         body
     };
@@ -238,7 +242,10 @@ mod tests {
                 host: "127.0.0.1:8080".into()
             }
         );
-        assert_eq!(Target::parse("http://example.cn").unwrap().addr, "example.cn:80");
+        assert_eq!(
+            Target::parse("http://example.cn").unwrap().addr,
+            "example.cn:80"
+        );
         assert!(Target::parse("https://example.cn").is_err());
         assert!(Target::parse("http://").is_err());
         assert_eq!(parse_status("HTTP/1.1 303 See Other"), Some(303));

@@ -123,7 +123,10 @@ fn officer_routes(ids: &[i64], year: i32) -> Vec<(String, String)> {
         route("/projects", "/projects".into()),
         route("/hotline", "/hotline".into()),
         route("/worklist", "/worklist".into()),
-        route("/hotline/rankings", format!("/hotline/rankings?year={year}")),
+        route(
+            "/hotline/rankings",
+            format!("/hotline/rankings?year={year}"),
+        ),
         route("/api/v1/enterprises", "/api/v1/enterprises".into()),
         route("/api/v1/projects", "/api/v1/projects".into()),
         route("/api/v1/hotline/tickets", "/api/v1/hotline/tickets".into()),
@@ -135,7 +138,10 @@ fn officer_routes(ids: &[i64], year: i32) -> Vec<(String, String)> {
     ];
     for id in ids.iter().take(4) {
         r.push(route("/enterprises/{id}", format!("/enterprises/{id}")));
-        r.push(route("/enterprises/{id}/org", format!("/enterprises/{id}/org")));
+        r.push(route(
+            "/enterprises/{id}/org",
+            format!("/enterprises/{id}/org"),
+        ));
     }
     r
 }
@@ -179,9 +185,7 @@ async fn worker(
         let (label, path) = &routes[i % routes.len()];
         i = i.wrapping_add(1);
         let t = Instant::now();
-        let answer = client
-            .send("GET", path, &[("Cookie", &cookie)], b"")
-            .await;
+        let answer = client.send("GET", path, &[("Cookie", &cookie)], b"").await;
         let status = answer.as_ref().ok().map(|r: &Response| r.status);
         out.entry(format!("{username} {label}"))
             .or_default()

@@ -1036,7 +1036,10 @@ async fn demo_pages_render(app: TestApp) {
         "an enterprise with no org"
     );
     assert!(
-        !w["incomplete_coverage"]["items"].as_array().unwrap().is_empty(),
+        !w["incomplete_coverage"]["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "partial coverage"
     );
     // A year and more of hotline tickets, with some for the unmatched queue.

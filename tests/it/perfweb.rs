@@ -150,8 +150,15 @@ async fn worklist_pages(app: TestApp) {
     ] {
         let items = all[list]["items"].as_array().unwrap().clone();
         let total = all[list]["total"].as_i64().unwrap();
-        assert_eq!(total, items.len() as i64, "{list}: the whole list on one page");
-        assert!(items.len() > 2, "{list}: the demo fills more than a page of 2");
+        assert_eq!(
+            total,
+            items.len() as i64,
+            "{list}: the whole list on one page"
+        );
+        assert!(
+            items.len() > 2,
+            "{list}: the demo fills more than a page of 2"
+        );
         let p1 = c
             .get(&format!("/api/v1/worklist?per_page=2&{param}=1"))
             .await
@@ -160,9 +167,17 @@ async fn worklist_pages(app: TestApp) {
             .get(&format!("/api/v1/worklist?per_page=2&{param}=2"))
             .await
             .json();
-        assert_eq!(p1[list]["items"].as_array().unwrap()[..], items[..2], "{list} page 1");
+        assert_eq!(
+            p1[list]["items"].as_array().unwrap()[..],
+            items[..2],
+            "{list} page 1"
+        );
         let want2 = &items[2..items.len().min(4)];
-        assert_eq!(p2[list]["items"].as_array().unwrap()[..], want2[..], "{list} page 2");
+        assert_eq!(
+            p2[list]["items"].as_array().unwrap()[..],
+            want2[..],
+            "{list} page 2"
+        );
         for p in [&p1, &p2] {
             assert_eq!(p[list]["total"], total, "{list}: the total on every page");
             assert_eq!(p[list]["per_page"], 2);

@@ -156,7 +156,8 @@ pub async fn answerable_projects(
     enterprise_id: i64,
     as_of: NaiveDate,
 ) -> Result<Vec<Project>> {
-    Ok(on_conn!(conn, |c| sqlx::query_as::<_, Project>(
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as::<_, Project>(
         // Both sides name the project's enterprise, so each is an index lookup (a condition
         // on a joined enterprise would scan every project).
         "SELECT p.* FROM projects p
@@ -168,7 +169,8 @@ pub async fn answerable_projects(
     .bind(enterprise_id)
     .bind(as_of)
     .fetch_all(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// [`answerable_projects`] for every enterprise of a county (or the city) at once: each

@@ -506,8 +506,18 @@ pub async fn worklist_page(
     .await?;
     // Each list's pager keeps the other two lists on their pages.
     let pages = [
-        ("pending_page", w.pending.page, w.pending.per_page, w.pending.total),
-        ("without_org_page", w.without_org.page, w.without_org.per_page, w.without_org.total),
+        (
+            "pending_page",
+            w.pending.page,
+            w.pending.per_page,
+            w.pending.total,
+        ),
+        (
+            "without_org_page",
+            w.without_org.page,
+            w.without_org.per_page,
+            w.without_org.total,
+        ),
         (
             "coverage_page",
             w.incomplete_coverage.page,
