@@ -275,6 +275,28 @@ impl Coverage {
     }
 }
 
+/// What coverage needs of a project: the worklist loads only these columns for a whole city.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BoardProject {
+    pub id: i64,
+    pub enterprise_id: i64,
+    pub name: String,
+    pub sales_site_open: bool,
+    pub delivery_date: Option<NaiveDate>,
+}
+
+impl From<Project> for BoardProject {
+    fn from(p: Project) -> BoardProject {
+        BoardProject {
+            id: p.id,
+            enterprise_id: p.enterprise_id,
+            name: p.name,
+            sales_site_open: p.sales_site_open,
+            delivery_date: p.delivery_date,
+        }
+    }
+}
+
 /// Approved notice boards per filing enterprise, as (filing id, place) in the order they were
 /// decided: the first board at a place is its evidence.
 pub type BoardsByOwner = HashMap<i64, Vec<(i64, Place)>>;
@@ -289,7 +311,11 @@ pub async fn coverage(
     rules: &RuleSet,
     as_of: NaiveDate,
 ) -> Result<Coverage> {
-    let projects = store::answerable_projects(conn, e.id, as_of).await?;
+    let projects: Vec<BoardProject> = store::answerable_projects(conn, e.id, as_of)
+        .await?
+        .into_iter()
+        .map(BoardProject::from)
+        .collect();
     let mut boards = BoardsByOwner::new();
     for owner in owners(e.id, &projects) {
         let mut own = Vec::new();
@@ -304,7 +330,7 @@ pub async fn coverage(
 }
 
 /// The enterprise itself and the owners of the projects it answers for, in id order.
-fn owners(enterprise_id: i64, projects: &[Project]) -> Vec<i64> {
+fn owners(enterprise_id: i64, projects: &[BoardProject]) -> Vec<i64> {
     let mut owners: Vec<i64> = vec![enterprise_id];
     owners.extend(projects.iter().map(|p| p.enterprise_id));
     owners.sort_unstable();
@@ -317,7 +343,7 @@ fn owners(enterprise_id: i64, projects: &[Project]) -> Vec<i64> {
 /// worklist loads these for a whole county at once and calls this per enterprise.
 pub fn coverage_of(
     enterprise_id: i64,
-    projects: &[Project],
+    projects: &[BoardProject],
     boards: &BoardsByOwner,
     rules: &RuleSet,
     as_of: NaiveDate,

@@ -8,14 +8,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::state::{self, Coverage};
+use super::state::{self, BoardProject, Coverage};
 use super::{store, Kind};
 use crate::auth::Scope;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
-use crate::registry::enterprise::Enterprise;
-use crate::registry::project::Project;
 use crate::registry::{Page, Paging};
 use crate::rules::RuleSet;
 
@@ -69,8 +67,8 @@ pub struct Params {
 
 #[derive(FromRow)]
 struct Candidate {
-    #[sqlx(flatten)]
-    enterprise: Enterprise,
+    id: i64,
+    name: String,
     county_name: String,
     projects: i64,
     has_org: bool,
@@ -154,7 +152,7 @@ async fn gaps(
 ) -> Result<(Vec<EnterpriseGap>, Vec<EnterpriseGap>)> {
     let candidates = on_conn!(conn, |c| {
         sqlx::query_as::<_, Candidate>(
-        "SELECT e.*, j.name AS county_name,
+        "SELECT e.id, e.name, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS projects,
                 EXISTS (SELECT 1 FROM filings f WHERE f.enterprise_id = e.id AND f.status = 'approved'
                         AND f.kind IN ('establishment', 'delegation')) AS has_org
@@ -168,7 +166,7 @@ async fn gaps(
     })?;
     // Every project with the enterprises answering for it, grouped per enterprise in the
     // order the per-enterprise query lists them.
-    let mut answerable: HashMap<i64, Vec<Project>> = HashMap::new();
+    let mut answerable: HashMap<i64, Vec<BoardProject>> = HashMap::new();
     for (project, parent) in store::answerable_projects_in(conn, scope.county(), as_of).await? {
         if let Some(parent) = parent.filter(|p| *p != project.enterprise_id) {
             answerable.entry(parent).or_default().push(project.clone());
@@ -185,18 +183,20 @@ async fn gaps(
         if cand.projects == 0 {
             continue;
         }
-        let e = &cand.enterprise;
         if !cand.has_org {
             without_org.push(EnterpriseGap {
-                enterprise_id: e.id,
-                enterprise_name: e.name.clone(),
+                enterprise_id: cand.id,
+                enterprise_name: cand.name.clone(),
                 county_name: cand.county_name.clone(),
                 projects: cand.projects,
                 detail: format!("有{}个项目，无已通过的售后服务机构设立备案", cand.projects),
             });
         }
-        let projects = answerable.get(&e.id).map(Vec::as_slice).unwrap_or_default();
-        let cov = state::coverage_of(e.id, projects, &boards, rules, as_of);
+        let projects = answerable
+            .get(&cand.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let cov = state::coverage_of(cand.id, projects, &boards, rules, as_of);
         if !cov.complete() {
             incomplete_coverage.push(coverage_gap(&cand, &cov));
         }
@@ -207,8 +207,8 @@ async fn gaps(
 fn coverage_gap(cand: &Candidate, cov: &Coverage) -> EnterpriseGap {
     let missing: Vec<&str> = cov.uncovered().map(|p| p.label.as_str()).collect();
     EnterpriseGap {
-        enterprise_id: cand.enterprise.id,
-        enterprise_name: cand.enterprise.name.clone(),
+        enterprise_id: cand.id,
+        enterprise_name: cand.name.clone(),
         county_name: cand.county_name.clone(),
         projects: cand.projects,
         detail: format!(

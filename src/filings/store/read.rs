@@ -8,6 +8,7 @@ use super::{FileRef, Filing, FilingDetail, Filter, ListItem, Review, Revision, R
 use crate::auth::{Principal, Scope};
 use crate::db::Conn;
 use crate::error::{Error, Result};
+use crate::filings::state::BoardProject;
 use crate::filings::{Kind, Status};
 use crate::on_conn;
 use crate::registry::enterprise;
@@ -181,16 +182,16 @@ pub async fn answerable_projects_in(
     conn: &mut Conn<'_>,
     county: Option<i64>,
     as_of: NaiveDate,
-) -> Result<Vec<(Project, Option<i64>)>> {
+) -> Result<Vec<(BoardProject, Option<i64>)>> {
     #[derive(sqlx::FromRow)]
     struct Answerable {
         #[sqlx(flatten)]
-        project: Project,
+        project: BoardProject,
         parent_id: Option<i64>,
         handed_over: Option<bool>,
     }
     let rows = on_conn!(conn, |c| sqlx::query_as::<_, Answerable>(
-        "SELECT p.*, e.parent_id,
+        "SELECT p.id, p.enterprise_id, p.name, p.sales_site_open, p.delivery_date, e.parent_id,
                 (e.status <> 'active' AND e.status_date <= $2) AS handed_over
          FROM projects p JOIN enterprises e ON e.id = p.enterprise_id
          WHERE $1 IS NULL OR e.county_id = $1
