@@ -102,6 +102,27 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Load-test a running server: sign in as each user, then request the main read pages
+    /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
+    Web {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Comma-separated username:password pairs, e.g. admin:PW,rencheng:PW.
+        #[arg(long, value_delimiter = ',', required = true)]
+        users: Vec<String>,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// The year asked for by the rankings and metrics routes.
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+        /// Leave out routes whose label contains any of these (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -399,6 +420,24 @@ async fn run(
                 json,
             })
             .await?;
+        }
+        Command::Bench(BenchCommand::Web {
+            url,
+            users,
+            connections,
+            duration,
+            year,
+            exclude,
+        }) => {
+            return crate::bench::web::run(&crate::bench::web::Args {
+                url,
+                users,
+                connections,
+                duration: std::time::Duration::from_secs(duration),
+                year,
+                exclude,
+            })
+            .await;
         }
         Command::ImportEnterprises(args) => {
             return import_command(&config, args, true, &cli_actor).await

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod blobs;
 pub mod cli;
 pub mod config;

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_hotline"),
     migration!(4, "0004_imports"),
     migration!(5, "0005_accounts"),
+    migration!(6, "0006_paging"),
     migration!(7, "0007_generations"),
 ];
 

@@ -12,6 +12,7 @@ use super::{Kind, Payload, Place, StaffMember, DOCUMENT_SLOTS};
 use crate::db::Conn;
 use crate::error::Result;
 use crate::registry::enterprise::{self, Enterprise};
+use crate::registry::project::Project;
 use crate::registry::{Grade, Status};
 use crate::rules::{Resolved, RuleSet};
 
@@ -274,6 +275,32 @@ impl Coverage {
     }
 }
 
+/// What coverage needs of a project: the worklist loads only these columns for a whole city.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BoardProject {
+    pub id: i64,
+    pub enterprise_id: i64,
+    pub name: String,
+    pub sales_site_open: bool,
+    pub delivery_date: Option<NaiveDate>,
+}
+
+impl From<Project> for BoardProject {
+    fn from(p: Project) -> BoardProject {
+        BoardProject {
+            id: p.id,
+            enterprise_id: p.enterprise_id,
+            name: p.name,
+            sales_site_open: p.sales_site_open,
+            delivery_date: p.delivery_date,
+        }
+    }
+}
+
+/// Approved notice boards per filing enterprise, as (filing id, place) in the order they were
+/// decided: the first board at a place is its evidence.
+pub type BoardsByOwner = HashMap<i64, Vec<(i64, Place)>>;
+
 /// The places Art. 12 requires a board at on `as_of` — the org office, every open sales site,
 /// every community delivered in the last N years (N from the rule set; delivered exactly N
 /// years before still counts) — against approved evidence. Handed-over projects of revoked
@@ -284,32 +311,57 @@ pub async fn coverage(
     rules: &RuleSet,
     as_of: NaiveDate,
 ) -> Result<Coverage> {
+    let projects: Vec<BoardProject> = store::answerable_projects(conn, e.id, as_of)
+        .await?
+        .into_iter()
+        .map(BoardProject::from)
+        .collect();
+    let mut boards = BoardsByOwner::new();
+    for owner in owners(e.id, &projects) {
+        let mut own = Vec::new();
+        for (f, _) in store::approved(conn, owner).await? {
+            if let Payload::NoticeBoard(b) = &f.payload {
+                own.push((f.id, b.place));
+            }
+        }
+        boards.insert(owner, own);
+    }
+    Ok(coverage_of(e.id, &projects, &boards, rules, as_of))
+}
+
+/// The enterprise itself and the owners of the projects it answers for, in id order.
+fn owners(enterprise_id: i64, projects: &[BoardProject]) -> Vec<i64> {
+    let mut owners: Vec<i64> = vec![enterprise_id];
+    owners.extend(projects.iter().map(|p| p.enterprise_id));
+    owners.sort_unstable();
+    owners.dedup();
+    owners
+}
+
+/// [`coverage`] computed from rows already loaded: the projects the enterprise answers for
+/// (in the order they are listed) and the approved boards of every enterprise involved. The
+/// worklist loads these for a whole county at once and calls this per enterprise.
+pub fn coverage_of(
+    enterprise_id: i64,
+    projects: &[BoardProject],
+    boards: &BoardsByOwner,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+) -> Coverage {
     let lookback = rules.value("board_lookback_years", as_of, None);
     let since = u32::try_from(lookback.value)
         .ok()
         .and_then(|years| years.checked_mul(12))
         .and_then(|months| as_of.checked_sub_months(Months::new(months)))
         .unwrap_or(NaiveDate::MIN);
-    let projects = store::answerable_projects(conn, e.id, as_of).await?;
     // The first approved board at each place is its evidence; a map keeps the lookups per
     // project constant-time however many boards and projects there are.
     let mut evidence: HashMap<Place, i64> = HashMap::new();
-    let mut owners: Vec<i64> = vec![e.id];
-    owners.extend(
-        projects
-            .iter()
-            .map(|p| p.enterprise_id)
-            .filter(|id| *id != e.id),
-    );
-    owners.sort_unstable();
-    owners.dedup();
-    for owner in owners {
-        for (f, _) in store::approved(conn, owner).await? {
-            if let Payload::NoticeBoard(b) = &f.payload {
-                // The org office board is the filing enterprise's own; project boards are the project's.
-                if owner == e.id || b.place.project_id().is_some() {
-                    evidence.entry(b.place).or_insert(f.id);
-                }
+    for owner in owners(enterprise_id, projects) {
+        for (filing_id, place) in boards.get(&owner).map(Vec::as_slice).unwrap_or_default() {
+            // The org office board is the filing enterprise's own; project boards are the project's.
+            if owner == enterprise_id || place.project_id().is_some() {
+                evidence.entry(*place).or_insert(*filing_id);
             }
         }
     }
@@ -320,7 +372,7 @@ pub async fn coverage(
         reason: "第十二条：机构办公场所".into(),
         evidence_filing_id: find(Place::OrgOffice),
     }];
-    for p in &projects {
+    for p in projects {
         if p.sales_site_open {
             let place = Place::SalesSite { project_id: p.id };
             places.push(RequiredPlace {
@@ -346,14 +398,14 @@ pub async fn coverage(
         .filter(|p| p.evidence_filing_id.is_some())
         .count();
     let percent = (covered * 100).checked_div(required).unwrap_or(100) as u32;
-    Ok(Coverage {
+    Coverage {
         as_of,
         places,
         required,
         covered,
         percent,
         lookback,
-    })
+    }
 }
 
 /// Everything the org page shows for one enterprise.

@@ -2,17 +2,19 @@
 //! oldest first; enterprises with projects but no approved org; enterprises whose notice
 //! boards do not cover every required place.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::state;
-use super::Kind;
+use super::state::{self, BoardProject, Coverage};
+use super::{store, Kind};
 use crate::auth::Scope;
 use crate::db::Conn;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::on_conn;
-use crate::registry::enterprise::Enterprise;
+use crate::registry::{Page, Paging};
 use crate::rules::RuleSet;
 
 #[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
@@ -46,90 +48,174 @@ pub struct EnterpriseGap {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Worklist {
     pub as_of: NaiveDate,
-    pub pending: Vec<Pending>,
-    pub without_org: Vec<EnterpriseGap>,
-    pub incomplete_coverage: Vec<EnterpriseGap>,
+    pub pending: Page<Pending>,
+    pub without_org: Page<EnterpriseGap>,
+    pub incomplete_coverage: Page<EnterpriseGap>,
+}
+
+/// Which page of each of the worklist's three lists to show; `per_page` applies to all three.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Params {
+    /// The date to compute for (Beijing date); today by default.
+    pub as_of: Option<NaiveDate>,
+    pub pending_page: Option<i64>,
+    pub without_org_page: Option<i64>,
+    pub coverage_page: Option<i64>,
+    pub per_page: Option<i64>,
 }
 
 #[derive(FromRow)]
 struct Candidate {
-    #[sqlx(flatten)]
-    enterprise: Enterprise,
+    id: i64,
+    name: String,
     county_name: String,
     projects: i64,
     has_org: bool,
 }
 
+/// The worklist of a county (or the city) on `as_of`, each list paged. Coverage is computed
+/// for every enterprise of the scope from rows loaded in bulk (a handful of statements however
+/// many enterprises there are), with the same function the org page uses per enterprise.
 pub async fn build(
     conn: &mut Conn<'_>,
     scope: Scope,
     rules: &RuleSet,
     as_of: NaiveDate,
+    params: &Params,
 ) -> Result<Worklist> {
-    let mut pending = on_conn!(conn, |c| {
+    let pending_paging = paging(params.pending_page, params.per_page, "pending_page")?;
+    let without_paging = paging(params.without_org_page, params.per_page, "without_org_page")?;
+    let coverage_paging = paging(params.coverage_page, params.per_page, "coverage_page")?;
+    let pending = pending(conn, scope, pending_paging).await?;
+    let (without_org, incomplete_coverage) = gaps(conn, scope, rules, as_of).await?;
+    Ok(Worklist {
+        as_of,
+        pending,
+        without_org: page_of(without_org, without_paging),
+        incomplete_coverage: page_of(incomplete_coverage, coverage_paging),
+    })
+}
+
+/// [`Paging::new`], with a refused page named by the list's own parameter.
+fn paging(page: Option<i64>, per_page: Option<i64>, field: &str) -> Result<Paging> {
+    Paging::new(page, per_page).map_err(|e| match e {
+        Error::Invalid(inv) => Error::invalid(field, inv.message),
+        other => other,
+    })
+}
+
+fn page_of<T>(all: Vec<T>, paging: Paging) -> Page<T> {
+    let total = all.len() as i64;
+    let skip = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
+    let take = usize::try_from(paging.per_page).unwrap_or(0);
+    paging.wrap(all.into_iter().skip(skip).take(take).collect(), total)
+}
+
+/// Filings waiting for review, oldest first.
+async fn pending(conn: &mut Conn<'_>, scope: Scope, paging: Paging) -> Result<Page<Pending>> {
+    let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM filings f JOIN enterprises e ON e.id = f.enterprise_id
+         WHERE f.status = 'submitted' AND ($1 IS NULL OR e.county_id = $1)"
+    )
+    .bind(scope.county())
+    .fetch_one(c)
+    .await)?;
+    let mut items = on_conn!(conn, |c| {
         sqlx::query_as::<_, Pending>(
         "SELECT f.id AS filing_id, f.kind, f.revision, e.id AS enterprise_id, e.name AS enterprise_name,
                 j.name AS county_name, f.submitted_at
          FROM filings f JOIN enterprises e ON e.id = f.enterprise_id JOIN jurisdictions j ON j.id = e.county_id
          WHERE f.status = 'submitted' AND ($1 IS NULL OR e.county_id = $1)
-         ORDER BY f.submitted_at, f.id"
+         ORDER BY f.submitted_at, f.id LIMIT $2 OFFSET $3"
     )
     .bind(scope.county())
+    .bind(paging.per_page)
+    .bind(paging.offset())
     .fetch_all(c)
     .await
     })?;
     let now = Utc::now();
-    for p in &mut pending {
+    for p in &mut items {
         p.age_days = (now - p.submitted_at).num_days();
     }
+    Ok(paging.wrap(items, total))
+}
+
+/// Enterprises with projects but no approved org, and those whose boards miss a required
+/// place, in county and name order.
+async fn gaps(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    rules: &RuleSet,
+    as_of: NaiveDate,
+) -> Result<(Vec<EnterpriseGap>, Vec<EnterpriseGap>)> {
     let candidates = on_conn!(conn, |c| {
         sqlx::query_as::<_, Candidate>(
-        "SELECT e.*, j.name AS county_name,
+        "SELECT e.id, e.name, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS projects,
                 EXISTS (SELECT 1 FROM filings f WHERE f.enterprise_id = e.id AND f.status = 'approved'
                         AND f.kind IN ('establishment', 'delegation')) AS has_org
          FROM enterprises e JOIN jurisdictions j ON j.id = e.county_id
          WHERE e.status = 'active' AND ($1 IS NULL OR e.county_id = $1)
-         ORDER BY j.code, e.name"
+         ORDER BY j.code, e.name, e.id"
     )
     .bind(scope.county())
     .fetch_all(c)
     .await
     })?;
+    // Every project with the enterprises answering for it, grouped per enterprise in the
+    // order the per-enterprise query lists them.
+    let mut answerable: HashMap<i64, Vec<BoardProject>> = HashMap::new();
+    for (project, parent) in store::answerable_projects_in(conn, scope.county(), as_of).await? {
+        if let Some(parent) = parent.filter(|p| *p != project.enterprise_id) {
+            answerable.entry(parent).or_default().push(project.clone());
+        }
+        answerable
+            .entry(project.enterprise_id)
+            .or_default()
+            .push(project);
+    }
+    let boards = store::approved_boards_in(conn, scope.county()).await?;
     let mut without_org = Vec::new();
     let mut incomplete_coverage = Vec::new();
     for cand in candidates {
-        let e = &cand.enterprise;
-        if cand.projects > 0 && !cand.has_org {
+        if cand.projects == 0 {
+            continue;
+        }
+        if !cand.has_org {
             without_org.push(EnterpriseGap {
-                enterprise_id: e.id,
-                enterprise_name: e.name.clone(),
+                enterprise_id: cand.id,
+                enterprise_name: cand.name.clone(),
                 county_name: cand.county_name.clone(),
                 projects: cand.projects,
                 detail: format!("有{}个项目，无已通过的售后服务机构设立备案", cand.projects),
             });
         }
-        let cov = state::coverage(conn, e, rules, as_of).await?;
-        if cand.projects > 0 && !cov.complete() {
-            let missing: Vec<&str> = cov.uncovered().map(|p| p.label.as_str()).collect();
-            incomplete_coverage.push(EnterpriseGap {
-                enterprise_id: e.id,
-                enterprise_name: e.name.clone(),
-                county_name: cand.county_name,
-                projects: cand.projects,
-                detail: format!(
-                    "公示牌覆盖 {}/{}，缺：{}",
-                    cov.covered,
-                    cov.required,
-                    missing.join("、")
-                ),
-            });
+        let projects = answerable
+            .get(&cand.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let cov = state::coverage_of(cand.id, projects, &boards, rules, as_of);
+        if !cov.complete() {
+            incomplete_coverage.push(coverage_gap(&cand, &cov));
         }
     }
-    Ok(Worklist {
-        as_of,
-        pending,
-        without_org,
-        incomplete_coverage,
-    })
+    Ok((without_org, incomplete_coverage))
+}
+
+fn coverage_gap(cand: &Candidate, cov: &Coverage) -> EnterpriseGap {
+    let missing: Vec<&str> = cov.uncovered().map(|p| p.label.as_str()).collect();
+    EnterpriseGap {
+        enterprise_id: cand.id,
+        enterprise_name: cand.name.clone(),
+        county_name: cand.county_name.clone(),
+        projects: cand.projects,
+        detail: format!(
+            "公示牌覆盖 {}/{}，缺：{}",
+            cov.covered,
+            cov.required,
+            missing.join("、")
+        ),
+    }
 }

@@ -247,11 +247,13 @@ pub async fn list(
         .bind(&q_name)
         .fetch_one(c)
         .await)?;
+    // Counties in code order, each county's enterprises read in name order from the
+    // (county_id, name) index: SQLite keeps a CROSS JOIN's order, so a page needs no sort.
     let sql = format!(
         "SELECT e.*, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS project_count
-         FROM enterprises e JOIN jurisdictions j ON j.id = e.county_id
-         WHERE {ENTERPRISE_VISIBLE} {LIST_FILTER}
+         FROM jurisdictions j CROSS JOIN enterprises e
+         WHERE e.county_id = j.id AND {ENTERPRISE_VISIBLE} {LIST_FILTER}
          ORDER BY j.code, e.name LIMIT $7 OFFSET $8"
     );
     let items = on_conn!(conn, |c| sqlx::query_as::<_, EnterpriseListItem>(&sql)

@@ -528,19 +528,19 @@ async fn coverage_boundaries(app: TestApp) {
     // The worklist shows the gap to county B's officer and not to county A's.
     let mut ob = app.login("officer_b").await;
     let w = ob.get("/api/v1/worklist").await.json();
-    assert!(w["incomplete_coverage"]
+    assert!(w["incomplete_coverage"]["items"]
         .as_array()
         .unwrap()
         .iter()
         .any(|g| g["enterprise_id"] == s.ent_b));
     let mut oa = app.login("officer_a").await;
     let w = oa.get("/api/v1/worklist").await.json();
-    assert!(w["incomplete_coverage"]
+    assert!(w["incomplete_coverage"]["items"]
         .as_array()
         .unwrap()
         .iter()
         .all(|g| g["enterprise_id"] != s.ent_b));
-    assert!(w["without_org"]
+    assert!(w["without_org"]["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1028,15 +1028,18 @@ async fn demo_pages_render(app: TestApp) {
     assert_eq!(w.status, StatusCode::OK);
     let w = c.get("/api/v1/worklist").await.json();
     assert!(
-        !w["pending"].as_array().unwrap().is_empty(),
+        !w["pending"]["items"].as_array().unwrap().is_empty(),
         "pending reviews in the demo"
     );
     assert!(
-        !w["without_org"].as_array().unwrap().is_empty(),
+        !w["without_org"]["items"].as_array().unwrap().is_empty(),
         "an enterprise with no org"
     );
     assert!(
-        !w["incomplete_coverage"].as_array().unwrap().is_empty(),
+        !w["incomplete_coverage"]["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "partial coverage"
     );
     // A year and more of hotline tickets, with some for the unmatched queue.
@@ -1049,7 +1052,7 @@ async fn demo_pages_render(app: TestApp) {
     let ranking = c.get("/hotline/rankings?year=2025").await;
     assert_eq!(ranking.status, StatusCode::OK);
     assert!(ranking.text().contains("每百套投诉"));
-    let pending = w["pending"][0]["filing_id"].as_i64().unwrap();
+    let pending = w["pending"]["items"][0]["filing_id"].as_i64().unwrap();
     assert_eq!(
         c.get(&format!("/filings/{pending}")).await.status,
         StatusCode::OK

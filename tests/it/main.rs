@@ -13,4 +13,5 @@ mod hotline;
 mod imports;
 mod imports_trust;
 mod login;
+mod perfweb;
 mod registry_api;

@@ -8,6 +8,7 @@ use super::{FileRef, Filing, FilingDetail, Filter, ListItem, Review, Revision, R
 use crate::auth::{Principal, Scope};
 use crate::db::Conn;
 use crate::error::{Error, Result};
+use crate::filings::state::BoardProject;
 use crate::filings::{Kind, Status};
 use crate::on_conn;
 use crate::registry::enterprise;
@@ -156,14 +157,87 @@ pub async fn answerable_projects(
     enterprise_id: i64,
     as_of: NaiveDate,
 ) -> Result<Vec<Project>> {
-    Ok(on_conn!(conn, |c| sqlx::query_as::<_, Project>(
-        "SELECT p.* FROM projects p JOIN enterprises e ON e.id = p.enterprise_id
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as::<_, Project>(
+        // Both sides name the project's enterprise, so each is an index lookup (a condition
+        // on a joined enterprise would scan every project).
+        "SELECT p.* FROM projects p
          WHERE p.enterprise_id = $1
-            OR (e.parent_id = $1 AND e.status <> 'active' AND e.status_date <= $2)
+            OR p.enterprise_id IN (SELECT id FROM enterprises
+                                   WHERE parent_id = $1 AND status <> 'active' AND status_date <= $2)
          ORDER BY p.name, p.id"
     )
     .bind(enterprise_id)
     .bind(as_of)
     .fetch_all(c)
-    .await)?)
+    .await
+    })?)
+}
+
+/// [`answerable_projects`] for every enterprise of a county (or the city) at once: each
+/// project with the enterprises that answer for it — its owner, and from the date of the
+/// owner's revocation or cancellation the owner's parent — in the order the per-enterprise
+/// query lists them.
+pub async fn answerable_projects_in(
+    conn: &mut Conn<'_>,
+    county: Option<i64>,
+    as_of: NaiveDate,
+) -> Result<Vec<(BoardProject, Option<i64>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Answerable {
+        #[sqlx(flatten)]
+        project: BoardProject,
+        parent_id: Option<i64>,
+        handed_over: Option<bool>,
+    }
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, Answerable>(
+        "SELECT p.id, p.enterprise_id, p.name, p.sales_site_open, p.delivery_date, e.parent_id,
+                (e.status <> 'active' AND e.status_date <= $2) AS handed_over
+         FROM projects p JOIN enterprises e ON e.id = p.enterprise_id
+         WHERE $1 IS NULL OR e.county_id = $1
+            OR e.parent_id IN (SELECT id FROM enterprises WHERE county_id = $1)
+         ORDER BY p.name, p.id"
+    )
+    .bind(county)
+    .bind(as_of)
+    .fetch_all(c)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let parent = r.parent_id.filter(|_| r.handed_over == Some(true));
+            (r.project, parent)
+        })
+        .collect())
+}
+
+/// Approved notice boards of every enterprise whose boards can count in a county (its own
+/// and its enterprises' subsidiaries'), as (filing id, place) per filing enterprise, in the
+/// order [`approved`] lists them.
+pub async fn approved_boards_in(
+    conn: &mut Conn<'_>,
+    county: Option<i64>,
+) -> Result<crate::filings::state::BoardsByOwner> {
+    let mut rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, (i64, i64, String, Option<DateTime<Utc>>)>(
+            "SELECT f.id, f.enterprise_id, f.payload, f.decided_at
+         FROM filings f JOIN enterprises e ON e.id = f.enterprise_id
+         WHERE f.status = 'approved' AND f.kind = 'notice_board'
+           AND ($1 IS NULL OR e.county_id = $1
+                OR e.parent_id IN (SELECT id FROM enterprises WHERE county_id = $1))",
+        )
+        .bind(county)
+        .fetch_all(c)
+        .await
+    })?;
+    rows.sort_by_key(|(id, _, _, decided_at)| (*decided_at, *id));
+    let mut out = crate::filings::state::BoardsByOwner::new();
+    for (id, enterprise_id, payload, _) in rows {
+        let payload: crate::filings::Payload = serde_json::from_str(&payload)
+            .map_err(|e| Error::Internal(format!("备案 {id} 的内容无法读取：{e}")))?;
+        if let Some(place) = payload.place() {
+            out.entry(enterprise_id).or_default().push((id, place));
+        }
+    }
+    Ok(out)
 }

@@ -239,17 +239,19 @@ pub async fn org(
     Ok(Json(state::view(&mut conn, &e, &s.rules, as_of).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/worklist", tag = "filings", params(AsOf),
-    responses((status = 200, body = Worklist), (status = 403, body = ErrorBody)))]
+/// The officer's worklist, each of its three lists paged (`pending_page`, `without_org_page`,
+/// `coverage_page`, with one `per_page`).
+#[utoipa::path(get, path = "/api/v1/worklist", tag = "filings", params(worklist::Params),
+    responses((status = 200, body = Worklist), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_worklist(
     State(s): State<AppState>,
     p: Principal,
-    ApiQuery(q): ApiQuery<AsOf>,
+    ApiQuery(q): ApiQuery<worklist::Params>,
 ) -> ApiResult<Json<Worklist>> {
     p.require_officer()?;
     let mut c = s.db.acquire().await?;
     let as_of = q.as_of.unwrap_or_else(crate::time::today);
     Ok(Json(
-        worklist::build(&mut c.conn(), p.scope(), &s.rules, as_of).await?,
+        worklist::build(&mut c.conn(), p.scope(), &s.rules, as_of, &q).await?,
     ))
 }

@@ -150,6 +150,18 @@ impl Pager {
         per_page: i64,
         total: i64,
     ) -> Pager {
+        Pager::keyed(base, params, "page", page, per_page, total)
+    }
+
+    /// A pager whose page number travels in `key` (a page with several lists pages each).
+    pub fn keyed(
+        base: &str,
+        params: &[(&str, String)],
+        key: &str,
+        page: i64,
+        per_page: i64,
+        total: i64,
+    ) -> Pager {
         let pages = ((total + per_page - 1) / per_page).max(1);
         let url = |p: i64| {
             let mut pairs: Vec<(&str, String)> = params
@@ -157,7 +169,7 @@ impl Pager {
                 .filter(|(_, v)| !v.is_empty())
                 .cloned()
                 .collect();
-            pairs.push(("page", p.to_string()));
+            pairs.push((key, p.to_string()));
             format!(
                 "{base}?{}",
                 serde_urlencoded::to_string(&pairs).unwrap_or_default()

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use self::compare::{compare, CompareRow};
 use self::form::{fields_for, form_values, payload_from_form, FormField, Values};
-use super::{render, Nav};
+use super::{render, Nav, Pager};
 use crate::auth::{Principal, Role};
 use crate::blobs::Limits;
 use crate::error::{Error, Result};
@@ -465,21 +465,89 @@ pub async fn delete_file(
 struct WorklistTemplate {
     nav: Nav,
     w: Worklist,
+    pending_pager: Pager,
+    without_org_pager: Pager,
+    coverage_pager: Pager,
+}
+
+/// Page numbers of the worklist's three lists; a browser sends empty strings for none.
+#[derive(Deserialize, Default)]
+pub struct WorklistParams {
+    #[serde(default)]
+    pending_page: String,
+    #[serde(default)]
+    without_org_page: String,
+    #[serde(default)]
+    coverage_page: String,
 }
 
 pub async fn worklist_page(
     State(s): State<AppState>,
     user: PageUser,
+    Query(q): Query<WorklistParams>,
 ) -> Result<Response, PageError> {
     user.principal.require_officer()?;
     let nav = Nav::new(&s, &user).await?;
+    let params = worklist::Params {
+        as_of: None,
+        pending_page: q.pending_page.parse().ok(),
+        without_org_page: q.without_org_page.parse().ok(),
+        coverage_page: q.coverage_page.parse().ok(),
+        per_page: Some(50),
+    };
     let mut c = s.db.acquire().await?;
     let w = worklist::build(
         &mut c.conn(),
         user.principal.scope(),
         &s.rules,
         crate::time::today(),
+        &params,
     )
     .await?;
-    Ok(render(&WorklistTemplate { nav, w })?)
+    // Each list's pager keeps the other two lists on their pages.
+    let pages = [
+        (
+            "pending_page",
+            w.pending.page,
+            w.pending.per_page,
+            w.pending.total,
+        ),
+        (
+            "without_org_page",
+            w.without_org.page,
+            w.without_org.per_page,
+            w.without_org.total,
+        ),
+        (
+            "coverage_page",
+            w.incomplete_coverage.page,
+            w.incomplete_coverage.per_page,
+            w.incomplete_coverage.total,
+        ),
+    ];
+    let pager = |key: &str| {
+        let others: Vec<(&str, String)> = pages
+            .iter()
+            .filter(|(k, ..)| *k != key)
+            .map(|(k, page, ..)| (*k, page.to_string()))
+            .collect();
+        let (_, page, per_page, total) = pages
+            .iter()
+            .find(|(k, ..)| *k == key)
+            .copied()
+            .unwrap_or((key, 1, 50, 0));
+        Pager::keyed("/worklist", &others, key, page, per_page, total)
+    };
+    let (pending_pager, without_org_pager, coverage_pager) = (
+        pager("pending_page"),
+        pager("without_org_page"),
+        pager("coverage_page"),
+    );
+    Ok(render(&WorklistTemplate {
+        nav,
+        w,
+        pending_pager,
+        without_org_pager,
+        coverage_pager,
+    })?)
 }
