@@ -13,5 +13,6 @@ mod hotline;
 mod imports;
 mod imports_trust;
 mod login;
+mod metrics_fresh;
 mod perfweb;
 mod registry_api;

@@ -1,0 +1,142 @@
+//! Served metrics are never stale: they change right after an import and after an
+//! assignment, a manual attribution survives a re-import in them too, and the figures a
+//! restarted instance computes (rebuilding its facts copy from the database) are the ones the
+//! running instance serves from its patched copy.
+
+use aftercare::hotline::served::Analytics;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::support::TestApp;
+
+const HEADER: &str = "工单编号,受理时间,所属区县,小区名称,涉及企业,诉求内容,转办时间,企业答复时间,办结时间,满意度,是否回访,回访时间,是否群体诉求";
+
+fn csv(rows: &[&str]) -> Vec<u8> {
+    let mut s = format!("{HEADER}\r\n");
+    for r in rows {
+        s.push_str(r);
+        s.push_str("\r\n");
+    }
+    s.into_bytes()
+}
+
+/// The served figures of one enterprise for 2025 (tickets, answered in 3 days, satisfied).
+fn figures(metrics: &Value, enterprise: i64) -> (i64, i64, i64) {
+    metrics["enterprises"]
+        .as_array()
+        .expect("enterprises")
+        .iter()
+        .find(|m| m["enterprise_id"] == enterprise)
+        .map(|m| {
+            (
+                m["tickets"].as_i64().unwrap_or(0),
+                m["answered_in_3_days"].as_i64().unwrap_or(0),
+                m["satisfied"].as_i64().unwrap_or(0),
+            )
+        })
+        .unwrap_or((0, 0, 0))
+}
+
+async fn metrics(c: &mut crate::support::Client<'_>) -> Value {
+    let r = c.get("/api/v1/hotline/metrics?year=2025").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+async fn served_metrics_follow_every_change(app: TestApp) {
+    let s = app.seed().await;
+    let mut admin = app.login("admin").await;
+    let first = csv(&[
+        "F001,2025-03-01 09:00,任城区,甲花园,,漏水,2025-03-01 10:00,2025-03-02 10:00,2025-03-03,满意,是,2025-03-04,否",
+        "F002,2025-03-02 09:00,任城区,甲花园,,开裂,2025-03-02 10:00,,2025-03-09,不满意,否,,否",
+    ]);
+    let r = admin
+        .post_bytes("/api/v1/hotline/imports?file_name=a.csv", first)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(figures(&metrics(&mut admin).await, s.ent_a), (2, 1, 1));
+
+    // A second file: one new ticket, one changed (now answered and satisfied), one unmatched.
+    let second = csv(&[
+        "F002,2025-03-02 09:00,任城区,甲花园,,开裂,2025-03-02 10:00,2025-03-03 10:00,2025-03-09,满意,否,,否",
+        "F003,2025-04-01 09:00,任城区,甲花园,,积水,,,,,,,否",
+        "F004,2025-04-02 09:00,任城区,无名小区,,噪音,2025-04-02 10:00,2025-04-03 10:00,,满意,,,否",
+    ]);
+    let r = admin
+        .post_bytes("/api/v1/hotline/imports?file_name=b.csv", second)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        figures(&metrics(&mut admin).await, s.ent_a),
+        (3, 2, 2),
+        "the served figures follow the import at once"
+    );
+
+    // Assigning the unmatched ticket moves it into the enterprise's figures at once.
+    let queue = admin.get("/api/v1/hotline/unmatched").await.json();
+    let f004 = queue["items"][0]["id"].as_i64().expect("F004 waits");
+    let r = admin
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/hotline/tickets/{f004}/assign"),
+            &json!({"enterprise_id": s.ent_a2}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let after = metrics(&mut admin).await;
+    assert_eq!(figures(&after, s.ent_a2), (1, 1, 1));
+
+    // Re-importing F004 with new content keeps the officer's attribution, in the figures too.
+    let third = csv(&[
+        "F004,2025-04-02 09:00,任城区,无名小区,,噪音扰民,2025-04-02 10:00,2025-04-03 10:00,,满意,,,否",
+    ]);
+    let r = admin
+        .post_bytes("/api/v1/hotline/imports?file_name=c.csv", third)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let served = metrics(&mut admin).await;
+    assert_eq!(figures(&served, s.ent_a2), (1, 1, 1));
+
+    // A restarted instance (no facts copy, nothing in memory) computes the same figures.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let fresh = Analytics::new(elsewhere.path());
+    let mut pooled = app.db().acquire().await.expect("acquire");
+    let rebuilt = fresh
+        .metrics(&mut pooled.conn(), 2025, None)
+        .await
+        .expect("metrics");
+    for e in [s.ent_a, s.ent_a2, s.ent_b] {
+        let m = rebuilt.enterprises.iter().find(|m| m.enterprise_id == e);
+        let got = m.map_or((0, 0, 0), |m| {
+            (m.tickets, m.answered_in_3_days, m.satisfied)
+        });
+        assert_eq!(got, figures(&served, e), "enterprise {e}: rebuilt = served");
+    }
+    // The registry feeds the figures too: a project's units change the complaint rate at once.
+    let rate = |m: &Value| {
+        m["enterprises"]
+            .as_array()
+            .and_then(|a| a.iter().find(|m| m["enterprise_id"] == s.ent_a))
+            .map(|m| m["per_100_units"].clone())
+    };
+    let before = rate(&served);
+    let p = admin
+        .get(&format!("/api/v1/projects/{}", s.proj_a))
+        .await
+        .json();
+    let body = json!({"enterprise_id": s.ent_a, "county_id": s.county_a, "name": p["name"], "address": p["address"],
+        "sales_site_open": true, "delivery_date": "2023-05-01", "units_delivered": 600, "aliases": []});
+    let r = admin
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/projects/{}", s.proj_a),
+            &body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let changed = rate(&metrics(&mut admin).await);
+    assert_ne!(before, changed, "units changed, so the rate did");
+    assert_eq!(changed, Some(json!(0.5)), "3 tickets per 600 units");
+}
+both!(served_metrics_follow_every_change);
