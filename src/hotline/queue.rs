@@ -110,7 +110,7 @@ pub async fn assign(
                  attribution = $5, attribution_score = 1000, updated_at = $6
              WHERE {COUNTY_SEES} AND t.attribution = 'unmatched' AND t.{text_column} = $7
                AND t.id <> $8
-             RETURNING t.source, t.ticket_no"
+             RETURNING source, ticket_no"
             ))
             .bind(county)
             .bind(e.id)
