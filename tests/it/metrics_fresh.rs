@@ -140,3 +140,57 @@ async fn served_metrics_follow_every_change(app: TestApp) {
     assert_eq!(changed, Some(json!(0.5)), "3 tickets per 600 units");
 }
 both!(served_metrics_follow_every_change);
+
+/// A file larger than the table loads with the secondary indexes set aside (SQLite) and gets
+/// them back, identical, before it commits; a refused bulk file leaves them untouched.
+async fn bulk_load_keeps_the_indexes(app: TestApp) {
+    let s = app.seed().await;
+    let indexes = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            let mut p = db.acquire().await.expect("acquire");
+            let mut conn = p.conn();
+            if conn.backend() != aftercare::db::Backend::Sqlite {
+                return Vec::new();
+            }
+            aftercare::on_conn!(&mut conn, |c| sqlx::query_as::<_, (String, String)>(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL ORDER BY name"
+            )
+            .fetch_all(c)
+            .await)
+            .expect("indexes")
+        }
+    };
+    let before = indexes(&app).await;
+    // 50,000 rows of ~220 bytes: the size at which a file counts as a bulk load.
+    let pad = "楼道灯不亮".repeat(12);
+    let rows: Vec<String> = (0..50_000)
+        .map(|i| format!("B{i:06},2025-05-01 09:00,任城区,甲花园,,{pad},2025-05-01 10:00,2025-05-02 10:00,2025-05-03,满意,是,2025-05-04,否"))
+        .collect();
+    let mut bad = rows.clone();
+    bad.push("B999999,not a date,任城区,甲花园,,x,,,,,,,否".into());
+    let mut admin = app.login("admin").await;
+    let refused = admin
+        .post_bytes(
+            "/api/v1/hotline/imports?file_name=bad.csv",
+            csv(&bad.iter().map(String::as_str).collect::<Vec<_>>()),
+        )
+        .await;
+    assert_eq!(refused.json()["committed"], false, "{}", refused.text());
+    assert_eq!(
+        indexes(&app).await,
+        before,
+        "a refused file changes nothing"
+    );
+    let r = admin
+        .post_bytes(
+            "/api/v1/hotline/imports?file_name=bulk.csv",
+            csv(&rows.iter().map(String::as_str).collect::<Vec<_>>()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["inserted"], 50_000);
+    assert_eq!(indexes(&app).await, before, "the same indexes, rebuilt");
+    assert_eq!(figures(&metrics(&mut admin).await, s.ent_a).0, 50_000);
+}
+both!(bulk_load_keeps_the_indexes);
