@@ -332,6 +332,10 @@ async fn headers_by_meaning_and_unknown_metrics(app: TestApp) {
         .get(&format!("/enterprises/{}/hotline?year=2025", s.ent_b))
         .await;
     assert!(page.text().contains("无数据"));
+    assert!(
+        page.text().contains("3日内答复率：导入文件缺少"),
+        "the page says why, in its own words"
+    );
 }
 both!(headers_by_meaning_and_unknown_metrics);
 

@@ -425,6 +425,24 @@ impl Named {
         v.map(|x| format!("{:.1}%", x * 100.0))
             .unwrap_or_else(|| "无数据".into())
     }
+    /// Why figures are unknown, in the page's words: `3日内答复率：导入文件缺少…`.
+    pub fn unknown_reasons(&self) -> Vec<String> {
+        self.metrics
+            .unknown
+            .iter()
+            .map(|u| {
+                let (code, reason) = u.split_once(": ").unwrap_or(("", u));
+                let label = match code {
+                    "answer_rate" => "3日内答复率",
+                    "revisit_rate" => "7日内回访率",
+                    "satisfaction_rate" => "满意率",
+                    "group_petitions" => "群体诉求",
+                    _ => code,
+                };
+                format!("{label}：{reason}")
+            })
+            .collect()
+    }
     pub fn count(v: &Option<i64>) -> String {
         v.map(|n| n.to_string()).unwrap_or_else(|| "无数据".into())
     }
