@@ -101,6 +101,13 @@ enum BenchCommand {
         /// Also print one JSON line: import_s, metrics_s, rows, peak_mib.
         #[arg(long)]
         json: bool,
+        /// Split the export into N files imported one after another.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        files: usize,
+        /// Run on this PostgreSQL database instead of SQLite. Its `public` schema is DROPPED
+        /// and recreated: name a database kept for benchmarks, never the deployment's.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Load-test a running server: sign in as each user, then request the main read pages
     /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
@@ -410,10 +417,14 @@ async fn run(
             year,
             dir,
             json,
+            files,
+            postgres,
         }) => {
             let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
             crate::hotline::bench::run(&crate::hotline::bench::Args {
                 rows,
+                files,
+                database_url: postgres,
                 enterprises,
                 year,
                 dir,

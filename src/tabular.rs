@@ -144,6 +144,19 @@ impl RowStream {
         }
     }
 
+    /// `next`, from a blocking thread.
+    pub fn next_blocking(&mut self) -> Option<Result<RawRow>> {
+        loop {
+            if let Some(row) = self.chunk.next() {
+                return Some(Ok(row));
+            }
+            match self.rx.blocking_recv()? {
+                Ok(chunk) => self.chunk = chunk.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
     pub async fn next(&mut self) -> Option<Result<RawRow>> {
         loop {
             if let Some(row) = self.chunk.next() {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::Attribution;
+use super::{Attribution, FastMap};
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
@@ -146,7 +146,7 @@ enum Target<T> {
     Ambiguous,
 }
 
-fn insert<T: PartialEq + Copy>(map: &mut HashMap<String, Target<T>>, key: String, value: T) {
+fn insert<T: PartialEq + Copy>(map: &mut FastMap<String, Target<T>>, key: String, value: T) {
     if key.is_empty() {
         return;
     }
@@ -168,17 +168,17 @@ struct ProjectEntry {
 
 /// The registry, indexed for attribution. Built once per import.
 pub struct Attributor {
-    by_code: HashMap<String, i64>,
-    by_name: HashMap<String, Target<i64>>,
-    by_alias: HashMap<String, Target<i64>>,
-    project_by_name: HashMap<String, Target<(i64, i64)>>,
-    project_by_alias: HashMap<String, Target<(i64, i64)>>,
+    by_code: FastMap<String, i64>,
+    by_name: FastMap<String, Target<i64>>,
+    by_alias: FastMap<String, Target<i64>>,
+    project_by_name: FastMap<String, Target<(i64, i64)>>,
+    project_by_alias: FastMap<String, Target<(i64, i64)>>,
     /// Every project key (names and aliases), for "the text contains a project's name".
     contained: Option<(AhoCorasick, Vec<(i64, i64)>)>,
     projects: Vec<ProjectEntry>,
     postings: HashMap<(char, char), Vec<u32>>,
-    fuzzy_cache: HashMap<String, Match>,
-    pub county_of: HashMap<i64, i64>,
+    fuzzy_cache: FastMap<String, Match>,
+    pub county_of: FastMap<i64, i64>,
 }
 
 impl Attributor {
@@ -218,16 +218,16 @@ impl Attributor {
         p_aliases: &[(i64, String)],
     ) -> Attributor {
         let mut a = Attributor {
-            by_code: HashMap::new(),
-            by_name: HashMap::new(),
-            by_alias: HashMap::new(),
-            project_by_name: HashMap::new(),
-            project_by_alias: HashMap::new(),
+            by_code: FastMap::default(),
+            by_name: FastMap::default(),
+            by_alias: FastMap::default(),
+            project_by_name: FastMap::default(),
+            project_by_alias: FastMap::default(),
             contained: None,
             projects: Vec::with_capacity(projects.len()),
             postings: HashMap::new(),
-            fuzzy_cache: HashMap::new(),
-            county_of: HashMap::new(),
+            fuzzy_cache: FastMap::default(),
+            county_of: FastMap::default(),
         };
         for (id, code, name, county) in enterprises {
             a.by_code.insert(code.clone(), *id);

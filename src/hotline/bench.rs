@@ -21,6 +21,12 @@ use super::served::Analytics;
 
 pub struct Args {
     pub rows: usize,
+    /// Split the export into this many files, imported one after another (a province loads
+    /// monthly exports; one 5,000,000-row file is over the import limits).
+    pub files: usize,
+    /// Run on this PostgreSQL database instead of `<dir>/bench.sqlite`; its `public` schema
+    /// is dropped and recreated.
+    pub database_url: Option<String>,
     pub enterprises: usize,
     pub year: i32,
     pub dir: PathBuf,
@@ -227,7 +233,19 @@ pub fn generate_csv(
     year: i32,
     days: u64,
 ) -> String {
-    let mut rng = Rng::new(2025);
+    generate_part(reg_enterprises, 0, rows, year, days)
+}
+
+/// One of several export files: tickets `first..first + rows`, numbered on from the files
+/// before it.
+pub fn generate_part(
+    reg_enterprises: &[BenchEnterprise],
+    first: usize,
+    rows: usize,
+    year: i32,
+    days: u64,
+) -> String {
+    let mut rng = Rng::new(2025 + first as u64);
     let start = super::tickets::period_bounds(year, None)
         .map(|(s, _)| s)
         .unwrap_or(0);
@@ -235,7 +253,7 @@ pub fn generate_csv(
     out.push_str("济宁市12345政务服务便民热线工单导出\n");
     out.push_str("工单编号,受理时间,来源渠道,小区名称,涉及企业,诉求类别,诉求内容,转办时间,企业答复时间,办结时间,满意度,是否回访,回访时间,是否群体诉求\n");
     let n = reg_enterprises.len().max(1) as u64;
-    for i in 0..rows {
+    for i in first..first + rows {
         // A few enterprises draw many complaints, most few: a skewed pick.
         let e = ((rng.below(n) * rng.below(n)) / n) as usize;
         let BenchEnterprise {
@@ -291,14 +309,32 @@ pub fn generate_csv(
     out
 }
 
+/// The database to run on, empty: a new SQLite file in the folder, or the PostgreSQL
+/// database given, with its schema recreated.
+async fn fresh_db(args: &Args) -> anyhow::Result<Db> {
+    let Some(url) = &args.database_url else {
+        let db_path = args.dir.join("bench.sqlite");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+        }
+        return Ok(Db::connect(&sqlite_url(&db_path)).await?);
+    };
+    let db = Db::connect(url).await?;
+    if let Db::Postgres(pool) = &db {
+        sqlx::query("DROP SCHEMA IF EXISTS public CASCADE")
+            .execute(pool)
+            .await?;
+        sqlx::query("CREATE SCHEMA public").execute(pool).await?;
+    } else {
+        anyhow::bail!("--postgres 应为 postgres:// 地址（SQLite 的库建在 --dir 下）");
+    }
+    Ok(db)
+}
+
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)?;
-    let db_path = args.dir.join("bench.sqlite");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
-    }
     let _ = std::fs::remove_dir_all(args.dir.join("facts"));
-    let db = Db::connect(&sqlite_url(&db_path)).await?;
+    let db = fresh_db(args).await?;
     db.migrate().await?;
     println!(
         "生成登记数据：{} 家企业，{} 个项目……",
@@ -309,45 +345,64 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let reg = seed(&mut tx.conn(), args.enterprises).await?;
     tx.commit().await?;
 
-    let t = Instant::now();
-    let csv = generate_csv(&reg.enterprises, args.rows, args.year, 365);
-    let csv_path: &Path = &args.dir.join("tickets.csv");
-    std::fs::write(csv_path, &csv)?;
-    println!(
-        "生成导出文件：{} 行，{:.1} MiB，用时 {:.1}s（{}）",
-        args.rows,
-        csv.len() as f64 / 1_048_576.0,
-        t.elapsed().as_secs_f64(),
-        csv_path.display()
-    );
-    drop(csv);
-    drop(reg);
+    let files = args.files.max(1);
+    let facts = std::sync::Arc::new(FactStore::new(&args.dir));
+    let (mut import_s, mut import_peak) = (0.0f64, 0.0f64);
+    let mut totals = import::Summary::default();
+    for f in 0..files {
+        let first = args.rows / files * f;
+        let rows = if f + 1 == files {
+            args.rows - first
+        } else {
+            args.rows / files
+        };
+        let t = Instant::now();
+        let csv = generate_part(&reg.enterprises, first, rows, args.year, 365);
+        let name = if files == 1 {
+            "tickets.csv".to_string()
+        } else {
+            format!("tickets-{}.csv", f + 1)
+        };
+        let csv_path: &Path = &args.dir.join(&name);
+        std::fs::write(csv_path, &csv)?;
+        println!(
+            "生成导出文件：{rows} 行，{:.1} MiB，用时 {:.1}s（{}）",
+            csv.len() as f64 / 1_048_576.0,
+            t.elapsed().as_secs_f64(),
+            csv_path.display()
+        );
+        drop(csv);
 
-    let bytes = std::fs::read(csv_path)?;
-    reset_peak();
-    let t = Instant::now();
-    let summary = import::import(
-        &db,
-        &Actor::system("bench"),
-        bytes,
-        "tickets.csv",
-        &import::Options {
-            facts: Some(std::sync::Arc::new(FactStore::new(&args.dir))),
-            ..import::Options::default()
-        },
-    )
-    .await?;
-    let secs = t.elapsed().as_secs_f64();
-    let (import_s, import_peak) = (secs, peak_mib().unwrap_or(f64::NAN));
-    println!(
-        "导入：{} 行，新增 {}，未匹配 {}，拒绝 {}；用时 {secs:.2}s，{:.0} 行/秒，峰值内存 {:.0} MiB",
-        summary.rows,
-        summary.inserted,
-        summary.unmatched,
-        summary.rejected,
-        summary.rows as f64 / secs,
-        peak_mib().unwrap_or(f64::NAN)
-    );
+        let bytes = std::fs::read(csv_path)?;
+        reset_peak();
+        let t = Instant::now();
+        let summary = import::import(
+            &db,
+            &Actor::system("bench"),
+            bytes,
+            &name,
+            &import::Options {
+                facts: Some(std::sync::Arc::clone(&facts)),
+                ..import::Options::default()
+            },
+        )
+        .await?;
+        let secs = t.elapsed().as_secs_f64();
+        import_s += secs;
+        import_peak = import_peak.max(peak_mib().unwrap_or(f64::NAN));
+        println!(
+            "导入：{} 行，新增 {}，未匹配 {}，拒绝 {}；用时 {secs:.2}s，{:.0} 行/秒，峰值内存 {:.0} MiB",
+            summary.rows,
+            summary.inserted,
+            summary.unmatched,
+            summary.rejected,
+            summary.rows as f64 / secs,
+            peak_mib().unwrap_or(f64::NAN)
+        );
+        totals.rows += summary.rows;
+    }
+    drop(reg);
+    let summary = totals;
 
     reset_peak();
     let t = Instant::now();
@@ -372,7 +427,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "import_s": (import_s * 1000.0).round() / 1000.0,
+                "import_s": (import_s * 1000.0_f64).round() / 1000.0,
                 "metrics_s": (secs * 1000.0).round() / 1000.0,
                 "rows": summary.rows,
                 "peak_mib": import_peak.max(peak_mib().unwrap_or(f64::NAN)).round(),

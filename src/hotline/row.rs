@@ -54,13 +54,78 @@ fn epoch(s: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
+/// The profile fields a ticket is read from.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    TicketNo,
+    ReceivedAt,
+    ForwardedAt,
+    RespondedAt,
+    ClosedAt,
+    RevisitedAt,
+    DeadlineAt,
+    Satisfaction,
+    Revisited,
+    GroupPetition,
+    Channel,
+    District,
+    Community,
+    Enterprise,
+    CreditCode,
+    Category,
+    Content,
+}
+
+/// Profile keys, in `Field` order.
+const KEYS: [&str; 17] = [
+    "ticket_no",
+    "received_at",
+    "forwarded_at",
+    "responded_at",
+    "closed_at",
+    "revisited_at",
+    "deadline_at",
+    "satisfaction",
+    "revisited",
+    "group_petition",
+    "channel",
+    "district",
+    "community",
+    "enterprise",
+    "credit_code",
+    "category",
+    "content",
+];
+
+/// Where each field sits in a row, looked up once per file rather than for every cell.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    at: [Option<usize>; KEYS.len()],
+}
+
+impl Columns {
+    pub fn new(header: &Header) -> Columns {
+        Columns {
+            at: KEYS.map(|k| header.position(k)),
+        }
+    }
+
+    /// The raw cell of a field; empty when the column or cell is missing.
+    fn raw<'r>(&self, row: &'r RawRow, f: Field) -> &'r str {
+        self.at[f as usize]
+            .and_then(|i| row.cells.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
 fn time_field(
-    header: &Header,
+    cols: &Columns,
     row: &RawRow,
-    key: &str,
+    f: Field,
     label: &str,
 ) -> std::result::Result<Option<i64>, String> {
-    let raw = header.raw(row, key).trim();
+    let raw = cols.raw(row, f).trim();
     if raw.is_empty() {
         return Ok(None);
     }
@@ -104,24 +169,24 @@ fn deadline(raw: &str, from: Option<i64>) -> std::result::Result<Option<i64>, St
     }
 }
 
-pub fn parse_row(header: &Header, row: &RawRow) -> std::result::Result<Ticket, String> {
-    let cell = |k: &str| text::tidy(header.raw(row, k));
-    let ticket_no = text::clean(header.raw(row, "ticket_no"));
+pub fn parse_row(cols: &Columns, row: &RawRow) -> std::result::Result<Ticket, String> {
+    let cell = |f: Field| text::tidy(cols.raw(row, f));
+    let ticket_no = text::clean(cols.raw(row, Field::TicketNo));
     if ticket_no.is_empty() {
         return Err("工单编号为空".into());
     }
-    let received_raw = header.raw(row, "received_at").trim().to_string();
+    let received_raw = cols.raw(row, Field::ReceivedAt).trim();
     if received_raw.is_empty() {
         return Err("受理时间为空".into());
     }
-    let received_at = epoch(&received_raw)
+    let received_at = epoch(received_raw)
         .ok_or_else(|| format!("受理时间“{received_raw}”不是可识别的日期时间"))?;
-    let forwarded_at = time_field(header, row, "forwarded_at", "转办时间")?;
-    let responded_at = time_field(header, row, "responded_at", "答复时间")?;
-    let closed_at = time_field(header, row, "closed_at", "办结时间")?;
-    let revisited_at = time_field(header, row, "revisited_at", "回访时间")?;
+    let forwarded_at = time_field(cols, row, Field::ForwardedAt, "转办时间")?;
+    let responded_at = time_field(cols, row, Field::RespondedAt, "答复时间")?;
+    let closed_at = time_field(cols, row, Field::ClosedAt, "办结时间")?;
+    let revisited_at = time_field(cols, row, Field::RevisitedAt, "回访时间")?;
     let deadline_at = deadline(
-        header.raw(row, "deadline_at"),
+        cols.raw(row, Field::DeadlineAt),
         forwarded_at.or(Some(received_at)),
     )?;
     if closed_at.is_some_and(|c| c < received_at) {
@@ -135,14 +200,14 @@ pub fn parse_row(header: &Header, row: &RawRow) -> std::result::Result<Ticket, S
             return Err("答复时间早于转办时间".into());
         }
     }
-    let sat_raw = header.raw(row, "satisfaction");
+    let sat_raw = cols.raw(row, Field::Satisfaction);
     let satisfaction = Satisfaction::parse(sat_raw).ok_or_else(|| {
         format!(
             "满意度“{}”无法识别（应为满意、基本满意、不满意或未评价）",
             sat_raw.trim()
         )
     })?;
-    let rev_raw = header.raw(row, "revisited");
+    let rev_raw = cols.raw(row, Field::Revisited);
     let revisited = if rev_raw.trim().is_empty() {
         revisited_at.is_some()
     } else {
@@ -150,7 +215,7 @@ pub fn parse_row(header: &Header, row: &RawRow) -> std::result::Result<Ticket, S
             .ok_or_else(|| format!("是否回访“{}”无法识别", rev_raw.trim()))?
             || revisited_at.is_some()
     };
-    let group_raw = header.raw(row, "group_petition");
+    let group_raw = cols.raw(row, Field::GroupPetition);
     let group_petition = if group_raw.trim().is_empty() {
         false
     } else {
@@ -160,13 +225,13 @@ pub fn parse_row(header: &Header, row: &RawRow) -> std::result::Result<Ticket, S
     Ok(Ticket {
         ticket_no,
         received_at,
-        channel: cell("channel"),
-        district: cell("district"),
-        community_text: cell("community"),
-        enterprise_text: cell("enterprise"),
-        credit_code_text: text::clean(header.raw(row, "credit_code")),
-        source_category: cell("category"),
-        content: cell("content"),
+        channel: cell(Field::Channel),
+        district: cell(Field::District),
+        community_text: cell(Field::Community),
+        enterprise_text: cell(Field::Enterprise),
+        credit_code_text: text::clean(cols.raw(row, Field::CreditCode)),
+        source_category: cell(Field::Category),
+        content: cell(Field::Content),
         forwarded_at,
         deadline_at,
         responded_at,
@@ -233,7 +298,7 @@ mod tests {
     mod props {
         use proptest::prelude::*;
 
-        use super::super::parse_row;
+        use super::super::{parse_row, Columns};
         use crate::hotline::profile::{self, Profile};
         use crate::tabular::RawRow;
 
@@ -252,7 +317,7 @@ mod tests {
                 };
                 let profiles = Profile::all(None).unwrap();
                 let (_, _, header) = profile::choose(&profiles, std::slice::from_ref(&head)).unwrap();
-                let _ = parse_row(&header, &RawRow { line: 2, cells });
+                let _ = parse_row(&Columns::new(&header), &RawRow { line: 2, cells });
             }
         }
     }

@@ -207,6 +207,11 @@ impl Header {
         self.index.contains_key(key)
     }
 
+    /// Which cell holds `key`.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
     /// The raw cell of `key` in `row`; empty when the column or cell is missing.
     pub fn raw<'r>(&self, row: &'r RawRow, key: &str) -> &'r str {
         self.index

@@ -145,6 +145,30 @@ async fn attribution(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
     out
 }
 
+/// SQLite imports write without foreign-key checks (`db::Unchecked`): the references hold all
+/// the same, and no pooled connection is lent out with the checks still off, after a
+/// committed import or a refused one.
+async fn foreign_keys_hold(app: &TestApp) {
+    let aftercare::db::Db::Sqlite(pool) = app.db() else {
+        return;
+    };
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(pool)
+        .await
+        .expect("foreign_key_check");
+    assert!(broken.is_empty(), "{} broken references", broken.len());
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        let mut c = pool.acquire().await.expect("acquire");
+        let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *c)
+            .await
+            .expect("pragma");
+        assert_eq!(on, 1, "a pooled connection has foreign keys off");
+        held.push(c);
+    }
+}
+
 async fn every_format_and_path(app: TestApp) {
     let (s, code_a) = prepare(&app).await;
     let text = csv_text(&rows(&code_a));
@@ -201,6 +225,7 @@ async fn every_format_and_path(app: TestApp) {
     let r = run(&app, csv_text(&changed).as_bytes(), "update.csv", false).await;
     assert_eq!((r.inserted, r.updated, r.unchanged), (1, 1, 6));
     assert_eq!(app.count("tickets").await, 8, "no duplicates");
+    foreign_keys_hold(&app).await;
 
     // Classification is stored beside the source's category.
     let mut admin = app.login("admin").await;
@@ -221,6 +246,31 @@ async fn every_format_and_path(app: TestApp) {
     );
 }
 both!(every_format_and_path);
+
+/// Text that COPY's format (PostgreSQL) and SQLite's binds must carry unchanged: backslashes,
+/// a literal `\N`, quotes, an emoji; white space inside a cell is folded by tidying.
+async fn awkward_text_round_trips(app: TestApp) {
+    prepare(&app).await;
+    let row = "T100,2025-03-01 09:00,电话,任城区,\"甲\\花园\",\"济宁\\N公司\",,,\"路径 C:\\temp\\N 与 \"\"引号\"\" 😀 和\t制表\",,,,,,,";
+    let text = csv_text(&[row.to_string()]);
+    let r = run(&app, text.as_bytes(), "awkward.csv", false).await;
+    assert!(r.committed, "{:?}", r.rejections);
+    assert_eq!(r.inserted, 1);
+    let mut admin = app.login("admin").await;
+    let t = admin.get("/api/v1/hotline/tickets?q=T100").await.json()["items"][0].clone();
+    assert_eq!(t["content"], "路径 C:\\temp\\N 与 \"引号\" 😀 和 制表");
+    assert_eq!(t["community_text"], "甲\\花园");
+    assert_eq!(t["enterprise_text"], "济宁\\N公司");
+    assert_eq!(
+        t["forwarded_at"],
+        Value::Null,
+        "an empty cell is NULL, not 0"
+    );
+    // The stored hash matches what the file says: a re-import changes nothing.
+    let again = run(&app, text.as_bytes(), "awkward.csv", false).await;
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 1));
+}
+both!(awkward_text_round_trips);
 
 async fn bad_rows_and_headers(app: TestApp) {
     let (_, code_a) = prepare(&app).await;
@@ -248,6 +298,7 @@ async fn bad_rows_and_headers(app: TestApp) {
     let r = run(&app, csv_text(&bad).as_bytes(), "bad.csv", true).await;
     assert!(r.committed);
     assert_eq!((r.inserted, r.rejected), (3, 5));
+    foreign_keys_hold(&app).await;
 
     // Headers no profile knows: the error lists what was found and what is missing.
     let mut admin = app.login("admin").await;

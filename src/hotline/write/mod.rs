@@ -1,0 +1,81 @@
+//! Writing an import's tickets: each backend its own way (SQLite through prepared single-row
+//! upserts, PostgreSQL through `COPY` into a staging table and one merge), behind one
+//! interface the importer drives: `start`, `write` a batch at a time, `finish` before the
+//! commit. A refused file never reaches `finish`; its transaction is rolled back.
+
+mod postgres;
+mod sqlite;
+
+use super::row::Ticket;
+use crate::db::Conn;
+use crate::error::Result;
+
+/// The stored columns, in the order every writer binds them.
+pub(crate) const COLUMNS: &str = "source, ticket_no, received_at, channel, district, community_text, enterprise_text,
+    credit_code_text, source_category, content, forwarded_at, deadline_at, responded_at, closed_at, satisfaction,
+    revisited, revisited_at, group_petition, category, subcategory, severity, enterprise_id, project_id, county_id,
+    attribution, attribution_score, row_hash, import_id, updated_at, source_fields";
+pub(crate) const WIDTH: usize = 30;
+
+/// A re-import refreshes what the source says; an officer's manual attribution stands.
+pub(crate) const ON_CONFLICT: &str = " ON CONFLICT (source, ticket_no) DO UPDATE SET
+        received_at = excluded.received_at, channel = excluded.channel, district = excluded.district,
+        community_text = excluded.community_text, enterprise_text = excluded.enterprise_text,
+        credit_code_text = excluded.credit_code_text, source_category = excluded.source_category,
+        content = excluded.content, forwarded_at = excluded.forwarded_at, deadline_at = excluded.deadline_at,
+        responded_at = excluded.responded_at, closed_at = excluded.closed_at, satisfaction = excluded.satisfaction,
+        revisited = excluded.revisited, revisited_at = excluded.revisited_at, group_petition = excluded.group_petition,
+        category = excluded.category, subcategory = excluded.subcategory, severity = excluded.severity,
+        enterprise_id = CASE WHEN tickets.attribution = 'manual' THEN tickets.enterprise_id ELSE excluded.enterprise_id END,
+        project_id = CASE WHEN tickets.attribution = 'manual' THEN tickets.project_id ELSE excluded.project_id END,
+        county_id = CASE WHEN tickets.attribution = 'manual' THEN tickets.county_id ELSE excluded.county_id END,
+        attribution_score = CASE WHEN tickets.attribution = 'manual' THEN tickets.attribution_score ELSE excluded.attribution_score END,
+        attribution = CASE WHEN tickets.attribution = 'manual' THEN tickets.attribution ELSE excluded.attribution END,
+        row_hash = excluded.row_hash, import_id = excluded.import_id, updated_at = excluded.updated_at,
+        source_fields = excluded.source_fields";
+
+/// What every stored row shares besides the ticket.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub source: String,
+    pub import_id: i64,
+    /// The import's time, epoch seconds.
+    pub now: i64,
+}
+
+pub enum Writer {
+    Sqlite(sqlite::Writer),
+    Postgres(postgres::Writer),
+}
+
+impl Writer {
+    /// Prepares the transaction behind `conn` for an import of `file_bytes` bytes.
+    pub async fn start(conn: &mut Conn<'_>, stamp: Stamp, file_bytes: usize) -> Result<Writer> {
+        Ok(match conn {
+            Conn::Sqlite(c) => Writer::Sqlite(sqlite::Writer::start(c, stamp, file_bytes).await?),
+            Conn::Postgres(c) => Writer::Postgres(postgres::Writer::start(c, stamp).await?),
+        })
+    }
+
+    /// Writes (or stages) a batch, leaving it empty.
+    pub async fn write(&mut self, conn: &mut Conn<'_>, batch: &mut Vec<Ticket>) -> Result<()> {
+        match (self, conn) {
+            (Writer::Sqlite(w), Conn::Sqlite(c)) => w.write(c, batch).await,
+            (Writer::Postgres(w), Conn::Postgres(c)) => w.write(c, batch).await,
+            _ => Err(crate::error::Error::Internal(
+                "导入写入器与数据库连接不匹配".into(),
+            )),
+        }
+    }
+
+    /// Completes the writes before the commit (rebuilds set-aside indexes, merges staging).
+    pub async fn finish(self, conn: &mut Conn<'_>) -> Result<()> {
+        match (self, conn) {
+            (Writer::Sqlite(w), Conn::Sqlite(c)) => w.finish(c).await,
+            (Writer::Postgres(w), Conn::Postgres(c)) => w.finish(c).await,
+            _ => Err(crate::error::Error::Internal(
+                "导入写入器与数据库连接不匹配".into(),
+            )),
+        }
+    }
+}
