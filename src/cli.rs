@@ -81,55 +81,7 @@ enum Command {
     },
     /// Benchmarks on generated data.
     #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-#[derive(Subcommand, Debug)]
-enum BenchCommand {
-    /// Generate a synthetic 12345 export, then time its import into a fresh SQLite database
-    /// and the year's metrics.
-    Hotline {
-        #[arg(long, default_value_t = 1_000_000)]
-        rows: usize,
-        #[arg(long, default_value_t = 10_000)]
-        enterprises: usize,
-        #[arg(long, default_value_t = 2025)]
-        year: i32,
-        /// Working folder (default: <data-dir>/bench); its database is recreated.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// Also print one JSON line: import_s, metrics_s, rows, peak_mib.
-        #[arg(long)]
-        json: bool,
-        /// Split the export into N files imported one after another.
-        #[arg(long, default_value_t = 1, value_name = "N")]
-        files: usize,
-        /// Run on this PostgreSQL database instead of SQLite. Its `public` schema is DROPPED
-        /// and recreated: name a database kept for benchmarks, never the deployment's.
-        #[arg(long, value_name = "URL")]
-        postgres: Option<String>,
-    },
-    /// Load-test a running server: sign in as each user, then request the main read pages
-    /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
-    Web {
-        /// The server, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        url: String,
-        /// Comma-separated username:password pairs, e.g. admin:PW,rencheng:PW.
-        #[arg(long, value_delimiter = ',', required = true)]
-        users: Vec<String>,
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-        /// Seconds to run.
-        #[arg(long, default_value_t = 60)]
-        duration: u64,
-        /// The year asked for by the rankings and metrics routes.
-        #[arg(long, default_value_t = 2025)]
-        year: i32,
-        /// Leave out routes whose label contains any of these (comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
-    },
+    Bench(crate::bench::Command),
 }
 
 #[derive(Args, Debug)]
@@ -406,50 +358,11 @@ async fn run(
         }
         Command::HotlineMetrics { year, month } => {
             let db = open(&config).await?;
-            let mut p = db.acquire().await?;
             let analytics = crate::hotline::served::Analytics::new(&config.data_dir);
-            let m = analytics.metrics(&mut p.conn(), year, month).await?;
+            let m = analytics.metrics(&db, year, month).await?;
             println!("{}", serde_json::to_string_pretty(&m)?);
         }
-        Command::Bench(BenchCommand::Hotline {
-            rows,
-            enterprises,
-            year,
-            dir,
-            json,
-            files,
-            postgres,
-        }) => {
-            let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
-            crate::hotline::bench::run(&crate::hotline::bench::Args {
-                rows,
-                files,
-                database_url: postgres,
-                enterprises,
-                year,
-                dir,
-                json,
-            })
-            .await?;
-        }
-        Command::Bench(BenchCommand::Web {
-            url,
-            users,
-            connections,
-            duration,
-            year,
-            exclude,
-        }) => {
-            return crate::bench::web::run(&crate::bench::web::Args {
-                url,
-                users,
-                connections,
-                duration: std::time::Duration::from_secs(duration),
-                year,
-                exclude,
-            })
-            .await;
-        }
+        Command::Bench(command) => return crate::bench::run(command, &config).await,
         Command::ImportEnterprises(args) => {
             return import_command(&config, args, true, &cli_actor).await
         }

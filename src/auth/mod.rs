@@ -10,6 +10,7 @@ pub mod password;
 pub mod session;
 pub mod throttle;
 pub mod token;
+pub mod touch;
 pub mod user;
 
 use serde::Serialize;

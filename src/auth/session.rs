@@ -19,6 +19,15 @@ pub struct Session {
     pub id: i64,
     pub principal: Principal,
     pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// Sliding expiry: a session used in the second half of its lifetime is due to be
+    /// extended (by [`extend`], which the caller runs off the request's path).
+    pub fn due_for_extension(&self, now: DateTime<Utc>, ttl: Duration) -> bool {
+        self.expires_at - now < ttl / 2
+    }
 }
 
 pub struct Created {
@@ -56,9 +65,11 @@ struct Row {
     user: super::user::UserRow,
 }
 
-/// The session for a cookie token, if it exists, has not expired and its user is active.
-/// Sliding expiry: a session used in the second half of its lifetime is extended.
-pub async fn lookup(conn: &mut Conn<'_>, token: &str, ttl: Duration) -> Result<Option<Session>> {
+/// The session for a cookie token, if it exists, has not expired and its user is active. Only
+/// reads: a request that only reads must not wait for SQLite's write lock (which an import
+/// holds for its whole transaction), so the sliding extension is left to the caller
+/// ([`Session::due_for_extension`], [`extend`]).
+pub async fn lookup(conn: &mut Conn<'_>, token: &str) -> Result<Option<Session>> {
     let now = Utc::now();
     let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(&format!(
         "SELECT s.id AS session_id, s.csrf_token, s.expires_at, {}
@@ -71,21 +82,25 @@ pub async fn lookup(conn: &mut Conn<'_>, token: &str, ttl: Duration) -> Result<O
     .fetch_optional(c)
     .await)?;
     let Some(row) = row else { return Ok(None) };
-    if row.expires_at - now < ttl / 2 {
-        on_conn!(conn, |c| sqlx::query(
-            "UPDATE sessions SET expires_at = $1 WHERE id = $2"
-        )
-        .bind(now + ttl)
-        .bind(row.session_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    }
     Ok(Some(Session {
         id: row.session_id,
         principal: row.user.principal()?,
         csrf_token: row.csrf_token,
+        expires_at: row.expires_at,
     }))
+}
+
+/// Moves a live session's expiry to `until` (never earlier than it was).
+pub async fn extend(conn: &mut Conn<'_>, session_id: i64, until: DateTime<Utc>) -> Result<()> {
+    on_conn!(conn, |c| sqlx::query(
+        "UPDATE sessions SET expires_at = $1 WHERE id = $2 AND expires_at < $1"
+    )
+    .bind(until)
+    .bind(session_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 pub async fn delete(conn: &mut Conn<'_>, session_id: i64) -> Result<()> {

@@ -248,19 +248,36 @@ pub async fn revoke_all(conn: &mut Conn<'_>, user_id: i64) -> Result<u64> {
 #[derive(FromRow)]
 struct Row {
     token_id: i64,
+    token_last_used_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     user: super::user::UserRow,
 }
 
+/// A live token and who it acts for.
+pub struct Authenticated {
+    pub principal: Principal,
+    pub token_id: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// How stale a token's recorded last use may get: recording every use would make every API
+/// read a write.
+pub fn use_due(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_used_at.is_none_or(|at| now - at >= Duration::minutes(1))
+}
+
 /// The principal a bearer token acts for, if the token is live (not revoked, not expired)
-/// and its user active.
-pub async fn authenticate(conn: &mut Conn<'_>, secret_text: &str) -> Result<Option<Principal>> {
+/// and its user active. Only reads: a read request must not wait for SQLite's write lock
+/// (which an import holds for its whole transaction), so the caller records the use
+/// ([`use_due`], [`record_use`]) off the request's path.
+pub async fn authenticate(conn: &mut Conn<'_>, secret_text: &str) -> Result<Option<Authenticated>> {
     if !secret_text.starts_with(PREFIX) {
         return Ok(None);
     }
     let now = Utc::now();
     let row = on_conn!(conn, |c| sqlx::query_as::<_, Row>(&format!(
-        "SELECT t.id AS token_id, {} FROM api_tokens t JOIN users u ON u.id = t.user_id
+        "SELECT t.id AS token_id, t.last_used_at AS token_last_used_at, {}
+         FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL
            AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE",
         super::user::COLUMNS
@@ -270,15 +287,24 @@ pub async fn authenticate(conn: &mut Conn<'_>, secret_text: &str) -> Result<Opti
     .fetch_optional(c)
     .await)?;
     let Some(row) = row else { return Ok(None) };
+    Ok(Some(Authenticated {
+        principal: row.user.principal()?,
+        token_id: row.token_id,
+        last_used_at: row.token_last_used_at,
+    }))
+}
+
+/// Notes that a token was used at `at`.
+pub async fn record_use(conn: &mut Conn<'_>, token_id: i64, at: DateTime<Utc>) -> Result<()> {
     on_conn!(conn, |c| sqlx::query(
         "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
     )
-    .bind(now)
-    .bind(row.token_id)
+    .bind(at)
+    .bind(token_id)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(Some(row.user.principal()?))
+    Ok(())
 }
 
 #[cfg(test)]

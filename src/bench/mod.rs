@@ -1,7 +1,122 @@
-//! Load tests anyone can run against a live server (`aftercare bench web`): a small
-//! keep-alive HTTP/1.1 client, latency statistics, and the mix of read pages and API calls
-//! each role makes.
+//! `aftercare bench …`: measurements anyone can repeat. `bench hotline` (in
+//! `hotline::bench`) times an import and the metrics on generated data; `bench web` load-tests
+//! a live server with a small keep-alive HTTP/1.1 client, latency statistics, the mix of read
+//! pages and API calls each role makes, and optionally an import uploaded during the load.
 
 pub mod http;
 pub mod stats;
 pub mod web;
+pub mod write;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use crate::config::Config;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a synthetic 12345 export, then time its import into a fresh SQLite database
+    /// and the year's metrics.
+    Hotline {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 10_000)]
+        enterprises: usize,
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+        /// Working folder (default: <data-dir>/bench); its database is recreated.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Also print one JSON line: import_s, metrics_s, rows, peak_mib.
+        #[arg(long)]
+        json: bool,
+        /// Split the export into N files imported one after another.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        files: usize,
+        /// Run on this PostgreSQL database instead of SQLite. Its `public` schema is DROPPED
+        /// and recreated: name a database kept for benchmarks, never the deployment's.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+    },
+    /// Load-test a running server: sign in as each user, then request the main read pages
+    /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
+    Web {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Comma-separated username:password pairs, e.g. admin:PW,rencheng:PW.
+        #[arg(long, value_delimiter = ',', required = true)]
+        users: Vec<String>,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// The year asked for by the rankings and metrics routes.
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+        /// Leave out routes whose label contains any of these (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Upload this hotline export as the city administrator (one of --users) during the
+        /// load, and report the reads that overlapped the import apart.
+        #[arg(long, value_name = "FILE")]
+        write_while: Option<PathBuf>,
+        /// Seconds after the start of the load at which the upload begins.
+        #[arg(long, default_value_t = 10)]
+        write_after: u64,
+    },
+}
+
+/// Runs `aftercare bench …`.
+pub async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Hotline {
+            rows,
+            enterprises,
+            year,
+            dir,
+            json,
+            files,
+            postgres,
+        } => {
+            let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
+            crate::hotline::bench::run(&crate::hotline::bench::Args {
+                rows,
+                files,
+                database_url: postgres,
+                enterprises,
+                year,
+                dir,
+                json,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Web {
+            url,
+            users,
+            connections,
+            duration,
+            year,
+            exclude,
+            write_while,
+            write_after,
+        } => {
+            web::run(&web::Args {
+                url,
+                users,
+                connections,
+                duration: Duration::from_secs(duration),
+                year,
+                exclude,
+                write_while,
+                write_after: Duration::from_secs(write_after),
+            })
+            .await
+        }
+    }
+}

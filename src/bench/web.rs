@@ -2,16 +2,20 @@
 //! double-submit CSRF cookie), then keeps N keep-alive connections busy for D seconds with the
 //! read pages and API calls of each user's role, and prints requests per second and
 //! p50/p99 latency per route, and the answers that were not 2xx by status. Any 5xx fails the
-//! run (exit 1).
+//! run (exit 1). With `--write-while FILE` a city administrator uploads that hotline export
+//! during the load, and the reads that overlapped the import get a table of their own.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 
 use super::http::{Client, Response, Target};
 use super::stats::{self, Samples};
+use super::write::{self, Window};
 use crate::auth::session;
 
 pub struct Args {
@@ -24,6 +28,10 @@ pub struct Args {
     pub year: i32,
     /// Routes whose label contains any of these are left out of the mix.
     pub exclude: Vec<String>,
+    /// A hotline export to upload as the city administrator while the load runs.
+    pub write_while: Option<PathBuf>,
+    /// How long after the load starts the upload begins.
+    pub write_after: Duration,
 }
 
 /// A signed-in user and the routes of its role, as (label, path).
@@ -169,7 +177,7 @@ fn enterprise_routes(id: i64, year: i32) -> Vec<(String, String)> {
 type Measured = BTreeMap<String, Samples>;
 
 /// One connection's share: requests back to back until `until`, cycling through the user's
-/// routes from `start`.
+/// routes from `start`. The second map holds the requests that overlapped the import.
 async fn worker(
     target: Target,
     username: String,
@@ -177,9 +185,10 @@ async fn worker(
     routes: Vec<(String, String)>,
     start: usize,
     until: Instant,
-) -> Measured {
+    window: Arc<Window>,
+) -> (Measured, Measured) {
     let mut client = Client::new(target);
-    let mut out = Measured::new();
+    let (mut out, mut during) = (Measured::new(), Measured::new());
     let mut i = start;
     while Instant::now() < until && !routes.is_empty() {
         let (label, path) = &routes[i % routes.len()];
@@ -187,11 +196,17 @@ async fn worker(
         let t = Instant::now();
         let answer = client.send("GET", path, &[("Cookie", &cookie)], b"").await;
         let status = answer.as_ref().ok().map(|r: &Response| r.status);
-        out.entry(format!("{username} {label}"))
-            .or_default()
-            .record(t.elapsed(), status);
+        let took = t.elapsed();
+        let route = format!("{username} {label}");
+        if window.overlaps(t) {
+            during
+                .entry(route.clone())
+                .or_default()
+                .record(took, status);
+        }
+        out.entry(route).or_default().record(took, status);
     }
-    out
+    (out, during)
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -207,8 +222,28 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         println!("已登录 {}：{} 条路由", s.username, s.routes.len());
         sessions.push(s);
     }
+    let writer = match &args.write_while {
+        Some(file) => {
+            let cookies: Vec<String> = sessions.iter().map(|s| s.cookie.clone()).collect();
+            let cookie = write::admin_cookie(&target, &cookies).await?;
+            let csrf = write::csrf_token(&target, &cookie).await?;
+            Some((file.clone(), cookie, csrf))
+        }
+        None => None,
+    };
     let started = Instant::now();
     let until = started + args.duration;
+    let window = Window::new(started);
+    let upload = writer.map(|(file, cookie, csrf)| {
+        tokio::spawn(write::upload(
+            target.clone(),
+            cookie,
+            csrf,
+            file,
+            args.write_after,
+            window.clone(),
+        ))
+    });
     let mut tasks = Vec::new();
     for n in 0..args.connections.max(1) {
         let s = &sessions[n % sessions.len()];
@@ -219,20 +254,54 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
             s.routes.clone(),
             n / sessions.len(),
             until,
+            window.clone(),
         )));
     }
-    let mut all = Measured::new();
+    let (mut all, mut during) = (Measured::new(), Measured::new());
     for t in tasks {
-        for (route, samples) in t.await? {
+        let (out, overlapped) = t.await?;
+        for (route, samples) in out {
             all.entry(route).or_default().merge(samples);
+        }
+        for (route, samples) in overlapped {
+            during.entry(route).or_default().merge(samples);
         }
     }
     let elapsed = started.elapsed();
-    Ok(report(&all, elapsed))
+    let mut passed = report(&all, elapsed);
+    if let Some(upload) = upload {
+        let outcome = upload.await??;
+        println!("\n导入期间（{}）的读请求：", write::describe(&outcome));
+        if during.is_empty() {
+            println!("（导入在负载结束后才开始或结束，没有重叠的读请求：请加长 --duration）");
+        } else {
+            let longest = during
+                .values()
+                .flat_map(|s| s.micros.iter().copied())
+                .max()
+                .unwrap_or(0);
+            report(&during, outcome.took);
+            println!(
+                "导入期间最长的读请求：{:.1} ms{}",
+                longest as f64 / 1000.0,
+                if longest > 1_000_000 {
+                    "（超过 1 秒）"
+                } else {
+                    ""
+                }
+            );
+        }
+        passed = passed && outcome.status == 200;
+    }
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Prints the table and says whether the run passed (no 5xx, no lost connections).
-fn report(all: &Measured, elapsed: Duration) -> ExitCode {
+fn report(all: &Measured, elapsed: Duration) -> bool {
     println!(
         "\n{:<44} {:>8} {:>8} {:>9} {:>9} {:>9} {:>7}",
         "route", "requests", "rps", "p50 ms", "p99 ms", "max ms", "non-2xx"
@@ -264,8 +333,6 @@ fn report(all: &Measured, elapsed: Duration) -> ExitCode {
     let failed = by_status.keys().any(|s| *s == 0 || *s >= 500);
     if failed {
         println!("失败：有 5xx 应答或连接错误");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
+    !failed
 }

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_accounts"),
     migration!(6, "0006_paging"),
     migration!(7, "0007_generations"),
+    migration!(8, "0008_filings_generation"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -3,6 +3,7 @@
 //! once in portable SQL (`$1` placeholders work in both) and run through [`on_conn!`], which
 //! expands it for each backend, so no `sqlx::Any` and its missing date types.
 
+pub mod generations;
 mod migrate;
 
 use std::str::FromStr;
@@ -15,6 +16,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 use crate::error::{Error, Result};
 
+pub use generations::{Counts, Generations};
 pub use migrate::MIGRATIONS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

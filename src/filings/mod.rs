@@ -7,6 +7,7 @@
 
 mod board;
 mod check;
+pub mod served;
 pub mod state;
 pub mod store;
 pub mod worklist;

@@ -1,6 +1,7 @@
 //! The officer's worklist for their county (or the whole city): filings waiting for review,
 //! oldest first; enterprises with projects but no approved org; enterprises whose notice
-//! boards do not cover every required place.
+//! boards do not cover every required place. The last two are computed in bulk and served
+//! from memory per generation of their inputs ([`super::served`]).
 
 use std::collections::HashMap;
 
@@ -8,10 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::served::{Gaps, Worklists};
 use super::state::{self, BoardProject, Coverage};
 use super::{store, Kind};
 use crate::auth::Scope;
-use crate::db::Conn;
+use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
 use crate::on_conn;
 use crate::registry::{Page, Paging};
@@ -69,6 +71,7 @@ pub struct Params {
 struct Candidate {
     id: i64,
     name: String,
+    county_id: i64,
     county_name: String,
     projects: i64,
     has_org: bool,
@@ -76,9 +79,11 @@ struct Candidate {
 
 /// The worklist of a county (or the city) on `as_of`, each list paged. Coverage is computed
 /// for every enterprise of the scope from rows loaded in bulk (a handful of statements however
-/// many enterprises there are), with the same function the org page uses per enterprise.
+/// many enterprises there are), with the same function the org page uses per enterprise, and
+/// kept in `served` until the registry or a filing changes.
 pub async fn build(
-    conn: &mut Conn<'_>,
+    db: &Db,
+    served: &Worklists,
     scope: Scope,
     rules: &RuleSet,
     as_of: NaiveDate,
@@ -87,13 +92,17 @@ pub async fn build(
     let pending_paging = paging(params.pending_page, params.per_page, "pending_page")?;
     let without_paging = paging(params.without_org_page, params.per_page, "without_org_page")?;
     let coverage_paging = paging(params.coverage_page, params.per_page, "coverage_page")?;
-    let pending = pending(conn, scope, pending_paging).await?;
-    let (without_org, incomplete_coverage) = gaps(conn, scope, rules, as_of).await?;
+    let pending = {
+        let mut pooled = db.acquire().await?;
+        pending(&mut pooled.conn(), scope, pending_paging).await?
+    };
+    let gaps = served.gaps(db, rules, as_of).await?;
+    let county = scope.county();
     Ok(Worklist {
         as_of,
         pending,
-        without_org: page_of(without_org, without_paging),
-        incomplete_coverage: page_of(incomplete_coverage, coverage_paging),
+        without_org: page_of(&gaps.without_org, county, without_paging),
+        incomplete_coverage: page_of(&gaps.incomplete_coverage, county, coverage_paging),
     })
 }
 
@@ -105,11 +114,21 @@ fn paging(page: Option<i64>, per_page: Option<i64>, field: &str) -> Result<Pagin
     })
 }
 
-fn page_of<T>(all: Vec<T>, paging: Paging) -> Page<T> {
-    let total = all.len() as i64;
+/// One page of the gaps of `county` (all of them for the city), from the city's list.
+fn page_of(
+    all: &[(i64, EnterpriseGap)],
+    county: Option<i64>,
+    paging: Paging,
+) -> Page<EnterpriseGap> {
     let skip = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
     let take = usize::try_from(paging.per_page).unwrap_or(0);
-    paging.wrap(all.into_iter().skip(skip).take(take).collect(), total)
+    let in_scope = || {
+        all.iter()
+            .filter(move |(c, _)| county.is_none_or(|county| *c == county))
+            .map(|(_, gap)| gap)
+    };
+    let total = in_scope().count() as i64;
+    paging.wrap(in_scope().skip(skip).take(take).cloned().collect(), total)
 }
 
 /// Filings waiting for review, oldest first.
@@ -143,16 +162,18 @@ async fn pending(conn: &mut Conn<'_>, scope: Scope, paging: Paging) -> Result<Pa
 }
 
 /// Enterprises with projects but no approved org, and those whose boards miss a required
-/// place, in county and name order.
-async fn gaps(
+/// place, in county and name order, each with its county: for `county`, or the city for
+/// `None`. An enterprise's gaps are the same either way (its county's query loads its
+/// subsidiaries' projects and boards too), so the city's list serves every county.
+pub async fn gaps(
     conn: &mut Conn<'_>,
-    scope: Scope,
+    county: Option<i64>,
     rules: &RuleSet,
     as_of: NaiveDate,
-) -> Result<(Vec<EnterpriseGap>, Vec<EnterpriseGap>)> {
+) -> Result<Gaps> {
     let candidates = on_conn!(conn, |c| {
         sqlx::query_as::<_, Candidate>(
-        "SELECT e.id, e.name, j.name AS county_name,
+        "SELECT e.id, e.name, e.county_id, j.name AS county_name,
                 (SELECT COUNT(*) FROM projects p WHERE p.enterprise_id = e.id) AS projects,
                 EXISTS (SELECT 1 FROM filings f WHERE f.enterprise_id = e.id AND f.status = 'approved'
                         AND f.kind IN ('establishment', 'delegation')) AS has_org
@@ -160,14 +181,14 @@ async fn gaps(
          WHERE e.status = 'active' AND ($1 IS NULL OR e.county_id = $1)
          ORDER BY j.code, e.name, e.id"
     )
-    .bind(scope.county())
+    .bind(county)
     .fetch_all(c)
     .await
     })?;
     // Every project with the enterprises answering for it, grouped per enterprise in the
     // order the per-enterprise query lists them.
     let mut answerable: HashMap<i64, Vec<BoardProject>> = HashMap::new();
-    for (project, parent) in store::answerable_projects_in(conn, scope.county(), as_of).await? {
+    for (project, parent) in store::answerable_projects_in(conn, county, as_of).await? {
         if let Some(parent) = parent.filter(|p| *p != project.enterprise_id) {
             answerable.entry(parent).or_default().push(project.clone());
         }
@@ -176,7 +197,7 @@ async fn gaps(
             .or_default()
             .push(project);
     }
-    let boards = store::approved_boards_in(conn, scope.county()).await?;
+    let boards = store::approved_boards_in(conn, county).await?;
     let mut without_org = Vec::new();
     let mut incomplete_coverage = Vec::new();
     for cand in candidates {
@@ -184,13 +205,16 @@ async fn gaps(
             continue;
         }
         if !cand.has_org {
-            without_org.push(EnterpriseGap {
-                enterprise_id: cand.id,
-                enterprise_name: cand.name.clone(),
-                county_name: cand.county_name.clone(),
-                projects: cand.projects,
-                detail: format!("有{}个项目，无已通过的售后服务机构设立备案", cand.projects),
-            });
+            without_org.push((
+                cand.county_id,
+                EnterpriseGap {
+                    enterprise_id: cand.id,
+                    enterprise_name: cand.name.clone(),
+                    county_name: cand.county_name.clone(),
+                    projects: cand.projects,
+                    detail: format!("有{}个项目，无已通过的售后服务机构设立备案", cand.projects),
+                },
+            ));
         }
         let projects = answerable
             .get(&cand.id)
@@ -198,10 +222,13 @@ async fn gaps(
             .unwrap_or_default();
         let cov = state::coverage_of(cand.id, projects, &boards, rules, as_of);
         if !cov.complete() {
-            incomplete_coverage.push(coverage_gap(&cand, &cov));
+            incomplete_coverage.push((cand.county_id, coverage_gap(&cand, &cov)));
         }
     }
-    Ok((without_org, incomplete_coverage))
+    Ok(Gaps {
+        without_org,
+        incomplete_coverage,
+    })
 }
 
 fn coverage_gap(cand: &Candidate, cov: &Coverage) -> EnterpriseGap {

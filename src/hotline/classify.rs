@@ -68,6 +68,17 @@ impl Classifier {
         Classifier::parse(SHIPPED)
     }
 
+    /// The shipped taxonomy, parsed once per process: pages only need its labels, and parsing
+    /// the rules and building the matcher cost more than the rest of a ticket page.
+    pub fn shared() -> Result<&'static Classifier> {
+        static SHARED: std::sync::OnceLock<std::result::Result<Classifier, String>> =
+            std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| Classifier::shipped().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::Internal(e.clone()))
+    }
+
     pub fn parse(text: &str) -> Result<Classifier> {
         let file: File = toml::from_str(text)
             .map_err(|e| Error::invalid("taxonomy", format!("分类规则有误：{e}")))?;

@@ -8,19 +8,20 @@
 //! assignment). The process that made the change patches the file in place of the old one;
 //! any other instance, or this one after a restart or a failed patch, sees a file whose stamp
 //! is not the database's and rebuilds it from the tickets table once. A stale file is never
-//! read, so every instance computes the same figures from the same data.
+//! read, so every instance computes the same figures from the same data. [`FactStore`]
+//! (`facts_store.rs`) keeps the file and the current table in memory.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt;
 
 use super::Satisfaction;
 use crate::db::Conn;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::on_conn;
+
+pub use super::facts_store::{FactStore, Writing};
 
 const MAGIC: &[u8; 8] = b"ACFACTS1";
 /// The columns, in file order, each `rows` little-endian i64 (`NULL` for a missing time).
@@ -223,7 +224,7 @@ impl Table {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let rows = self.rows();
         let mut out = Vec::with_capacity(64 + rows * COLUMNS * 8);
         out.extend_from_slice(MAGIC);
@@ -244,7 +245,7 @@ impl Table {
     }
 
     /// `None` for a file this build did not write or that is cut short.
-    fn decode(bytes: &[u8]) -> Option<Table> {
+    pub(super) fn decode(bytes: &[u8]) -> Option<Table> {
         let mut r = Reader { bytes, at: 0 };
         if r.take(8)? != MAGIC || r.u64()? != probe() {
             return None;
@@ -288,96 +289,6 @@ impl<'a> Reader<'a> {
 
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-}
-
-/// The on-disk copy, one per data directory.
-#[derive(Debug)]
-pub struct FactStore {
-    dir: PathBuf,
-    /// One rebuild or patch at a time in this process; readers wait rather than all rebuilding.
-    lock: tokio::sync::Mutex<()>,
-}
-
-impl FactStore {
-    pub fn new(data_dir: &Path) -> FactStore {
-        FactStore {
-            dir: data_dir.join("facts"),
-            lock: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    fn path(&self, db: &str) -> PathBuf {
-        // The id comes from our own migration, but a file name takes only what is safe.
-        let id: String = db.chars().filter(char::is_ascii_alphanumeric).collect();
-        self.dir.join(format!("tickets-{id}.facts"))
-    }
-
-    fn read_file(&self, db: &str) -> Option<Table> {
-        let bytes = std::fs::read(self.path(db)).ok()?;
-        Table::decode(&bytes)
-    }
-
-    fn write_file(&self, db: &str, t: &Table) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.path(db);
-        // Written beside and renamed over, so a reader never sees half a file.
-        let tmp = path.with_extension(format!(
-            "tmp-{}-{}",
-            std::process::id(),
-            crate::secret::random_hex(4)
-        ));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&t.encode())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(())
-    }
-
-    /// The facts as of the database's current generation: the file when it is current,
-    /// otherwise rebuilt from the tickets table (and saved for next time).
-    pub async fn current(&self, conn: &mut Conn<'_>) -> Result<Table> {
-        let (db, generation) = generation(conn).await?;
-        let _guard = self.lock.lock().await;
-        let path = self.path(&db);
-        let cached = tokio::task::spawn_blocking(move || {
-            std::fs::read(&path).ok().and_then(|b| Table::decode(&b))
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        if let Some(t) = cached.filter(|t| t.generation == generation) {
-            return Ok(t);
-        }
-        let t = rebuild(conn, generation).await?;
-        if let Err(e) = self.write_file(&db, &t) {
-            tracing::warn!(error = %e, "could not save the ticket facts file");
-        }
-        Ok(t)
-    }
-
-    /// After a committed change that moved the generation from `from` to `to`: patch the
-    /// file if it was current before the change, otherwise leave it to be rebuilt.
-    pub async fn patch(&self, step: Step, change: impl FnOnce(&mut Table)) {
-        let Step { db, from, to } = step;
-        let _guard = self.lock.lock().await;
-        // Generation 1 is a database no ticket was ever written to (migration 0007).
-        let current = self.read_file(&db).or_else(|| {
-            (from == 1).then(|| Table {
-                generation: 1,
-                ..Table::default()
-            })
-        });
-        match current {
-            Some(mut t) if t.generation == from => {
-                change(&mut t);
-                t.generation = to;
-                if let Err(e) = self.write_file(&db, &t) {
-                    tracing::warn!(error = %e, "could not patch the ticket facts file");
-                    let _ = std::fs::remove_file(self.path(&db));
-                }
-            }
-            _ => {}
-        }
     }
 }
 
@@ -429,7 +340,7 @@ type Row = (
 );
 
 /// Reads every ticket's facts from the database: the slow path, once per generation.
-async fn rebuild(conn: &mut Conn<'_>, generation: i64) -> Result<Table> {
+pub(super) async fn rebuild(conn: &mut Conn<'_>, generation: i64) -> Result<Table> {
     let mut t = Table {
         generation,
         ..Table::default()

@@ -10,6 +10,7 @@ pub mod attribute;
 pub mod bench;
 pub mod classify;
 pub mod facts;
+mod facts_store;
 pub mod import;
 pub mod metrics;
 mod produce;

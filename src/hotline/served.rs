@@ -4,20 +4,38 @@
 //! period still running, the hour the figures are as of (response windows run out as time
 //! passes). Nothing here is needed by another instance: each computes the same figures from
 //! the same database, so several `serve` processes can share one PostgreSQL.
+//!
+//! When a result is missing (after a change), one request computes it and the others asking
+//! at the same moment wait for it: each computation is half a second of CPU on a million
+//! tickets, and sixty-four of them at once would stall two cores for many seconds. The waiting
+//! requests hold no database connection: the pool is small (8 on SQLite), and requests queued
+//! here holding all of it once stalled every other route for ten seconds after an import.
+//!
+//! A change made through this process (an import, an assignment) recomputes the periods asked
+//! for lately before its request answers ([`Analytics::refresh`]). Until then, readers of those
+//! periods get the figures from just before the change, as they would have a moment earlier,
+//! instead of queueing for seconds behind the computation; once the change has answered,
+//! every figure served includes it. A change made by another instance is never waited out
+//! this way: its figures are computed when first asked for, as before.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use super::facts::{FactStore, Table};
+use super::facts::FactStore;
 use super::metrics::{self, Metrics};
 use super::queue::FactChange;
-use crate::db::Conn;
+use super::view::{self, Ranked};
+use crate::db::{Conn, Db, Generations};
 use crate::error::Result;
-use crate::on_conn;
 
 /// How many computed periods stay in memory (a year is ~2 MB at 10,000 enterprises).
 const KEEP: usize = 48;
+/// A change made here recomputes at most this many periods, those asked for most recently
+/// within [`RECENT`], before it answers.
+const REFRESH: usize = 8;
+const RECENT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -28,21 +46,20 @@ struct Key {
     as_of: i64,
 }
 
-pub struct Analytics {
-    pub facts: Arc<FactStore>,
-    results: Mutex<HashMap<Key, Arc<Metrics>>>,
-    /// The last facts table read, by generation, so that computing several periods after one
-    /// change reads the file once.
-    table: Mutex<Option<Arc<Table>>>,
+/// A computed result with what display needs (names, orders), built together once.
+#[derive(Debug)]
+pub struct Served {
+    pub metrics: Arc<Metrics>,
+    pub ranked: Ranked,
 }
 
-/// (tickets, registry) generations.
-pub async fn generations(conn: &mut Conn<'_>) -> Result<(i64, i64)> {
-    Ok(on_conn!(conn, |c| sqlx::query_as(
-        "SELECT tickets, registry FROM generations WHERE id = 1"
-    )
-    .fetch_one(c)
-    .await)?)
+pub struct Analytics {
+    pub facts: Arc<FactStore>,
+    /// Each result with when it was last asked for.
+    results: Mutex<HashMap<Key, (Arc<Served>, Instant)>>,
+    /// Held while a missing result is computed, so that requests arriving meanwhile wait for
+    /// it instead of computing it too.
+    computing: tokio::sync::Mutex<()>,
 }
 
 impl Analytics {
@@ -50,49 +67,99 @@ impl Analytics {
         Analytics {
             facts: Arc::new(FactStore::new(data_dir)),
             results: Mutex::new(HashMap::new()),
-            table: Mutex::new(None),
+            computing: tokio::sync::Mutex::new(()),
         }
     }
 
     /// The metrics of a year or month, as of now (rounded down to the hour while the period
     /// runs), computed only when no current result is at hand.
-    pub async fn metrics(
+    pub async fn metrics(&self, db: &Db, year: i32, month: Option<u32>) -> Result<Arc<Metrics>> {
+        Ok(self.served(db, year, month).await?.metrics.clone())
+    }
+
+    /// [`Analytics::metrics`] with the names and orders the views page through.
+    pub async fn served(&self, db: &Db, year: i32, month: Option<u32>) -> Result<Arc<Served>> {
+        self.get(db, year, month, true).await
+    }
+
+    /// Recomputes the periods asked for lately, after a change made through this process and
+    /// before its request answers (see the module's notes).
+    pub async fn refresh(&self, db: &Db) -> Result<()> {
+        let mut periods: Vec<(Instant, i32, Option<u32>)> = Vec::new();
+        for (k, (_, used)) in self.lock_results().iter() {
+            if used.elapsed() > RECENT {
+                continue;
+            }
+            match periods
+                .iter_mut()
+                .find(|(_, y, m)| (*y, *m) == (k.year, k.month))
+            {
+                Some(p) => p.0 = p.0.max(*used),
+                None => periods.push((*used, k.year, k.month)),
+            }
+        }
+        periods.sort_by_key(|p| std::cmp::Reverse(p.0));
+        for (_, year, month) in periods.into_iter().take(REFRESH) {
+            self.get(db, year, month, false).await?;
+        }
+        Ok(())
+    }
+
+    /// The current result, computed when missing; with `may_lag`, the one from just before a
+    /// change this process is still making.
+    async fn get(
         &self,
-        conn: &mut Conn<'_>,
+        db: &Db,
         year: i32,
         month: Option<u32>,
-    ) -> Result<Arc<Metrics>> {
-        let (tickets, registry) = generations(conn).await?;
-        let (_, end) = metrics::bounds(year, month)?;
-        let now = chrono::Utc::now().timestamp();
-        let as_of = end.min(now - now.rem_euclid(3600));
-        let key = Key {
-            year,
-            month,
-            tickets,
-            registry,
-            as_of,
+        may_lag: bool,
+    ) -> Result<Arc<Served>> {
+        let generations = {
+            let mut pooled = db.acquire().await?;
+            Generations::read(&mut pooled.conn()).await?
         };
-        if let Some(hit) = self.lock_results().get(&key) {
-            return Ok(hit.clone());
+        let key = key(generations, year, month)?;
+        if let Some(hit) = self.hit(&key) {
+            return Ok(hit);
         }
-        let table = self.table(conn, tickets).await?;
-        let computed = Arc::new(metrics::compute_from(conn, table, year, month, as_of).await?);
+        if may_lag && self.facts.committed_here(key.tickets).await {
+            if let Some(before) = self.before(&key) {
+                return Ok(before);
+            }
+        }
+        let _computing = self.computing.lock().await;
+        // Another request may have computed it while this one waited.
+        if let Some(hit) = self.hit(&key) {
+            return Ok(hit);
+        }
+        let mut pooled = db.acquire().await?;
+        let mut conn = pooled.conn();
+        let table = self.facts.current(&mut conn).await?;
+        // Tickets may have changed since the generations were read: the result is for the
+        // table's generation, which is never older.
+        let key = Key {
+            tickets: table.generation,
+            ..key
+        };
+        let metrics =
+            Arc::new(metrics::compute_from(&mut conn, table, year, month, key.as_of).await?);
+        let ranked = view::rank_for_display(&mut conn, &metrics).await?;
+        let computed = Arc::new(Served { metrics, ranked });
         let mut results = self.lock_results();
-        // Results of older generations can never be asked for again.
-        results.retain(|k, _| k.tickets == tickets && k.registry == registry);
+        // The period's older results are superseded (other periods' stay until they are
+        // recomputed, so that they can be served while a change made here is recomputing).
+        results.retain(|k, _| (k.year, k.month) != (year, month));
         if results.len() >= KEEP {
             results.clear();
         }
-        results.insert(key, computed.clone());
+        results.insert(key, (computed.clone(), Instant::now()));
         Ok(computed)
     }
 
     /// Brings the facts copy up to the database (after a start, or a change made by another
     /// instance), so the first request after it does not pay for the rebuild.
     pub async fn warm(&self, conn: &mut Conn<'_>) -> Result<()> {
-        let (tickets, _) = generations(conn).await?;
-        self.table(conn, tickets).await.map(|_| ())
+        self.facts.current(conn).await.map(|_| ())
     }
 
     /// Teaches the facts copy a committed assignment.
@@ -104,24 +171,41 @@ impl Analytics {
             .await;
     }
 
-    async fn table(&self, conn: &mut Conn<'_>, generation: i64) -> Result<Arc<Table>> {
-        if let Some(t) = self
-            .lock_table()
-            .as_ref()
-            .filter(|t| t.generation == generation)
-        {
-            return Ok(t.clone());
-        }
-        let t = Arc::new(self.facts.current(conn).await?);
-        *self.lock_table() = Some(t.clone());
-        Ok(t)
+    fn hit(&self, key: &Key) -> Option<Arc<Served>> {
+        let mut results = self.lock_results();
+        let (served, used) = results.get_mut(key)?;
+        *used = Instant::now();
+        Some(served.clone())
     }
 
-    fn lock_results(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Metrics>>> {
+    /// The period's latest result from before `key`'s ticket generation, under the same
+    /// registry and as-of hour.
+    fn before(&self, key: &Key) -> Option<Arc<Served>> {
+        let results = self.lock_results();
+        results
+            .iter()
+            .filter(|(k, _)| {
+                (k.year, k.month, k.registry, k.as_of)
+                    == (key.year, key.month, key.registry, key.as_of)
+                    && k.tickets < key.tickets
+            })
+            .max_by_key(|(k, _)| k.tickets)
+            .map(|(_, (served, _))| served.clone())
+    }
+
+    fn lock_results(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (Arc<Served>, Instant)>> {
         self.results.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
-    fn lock_table(&self) -> std::sync::MutexGuard<'_, Option<Arc<Table>>> {
-        self.table.lock().unwrap_or_else(|p| p.into_inner())
-    }
+fn key(generations: Generations, year: i32, month: Option<u32>) -> Result<Key> {
+    let (_, end) = metrics::bounds(year, month)?;
+    let now = chrono::Utc::now().timestamp();
+    Ok(Key {
+        year,
+        month,
+        tickets: generations.tickets,
+        registry: generations.registry,
+        as_of: end.min(now - now.rem_euclid(3600)),
+    })
 }

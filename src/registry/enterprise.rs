@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use super::visibility::{unknown_link, ENTERPRISE_VISIBLE};
 use super::{like_pattern, CreditCode, Grade, Page, Paging, Saved, Status};
 use crate::audit::{self, Actor};
-use crate::db::Conn;
+use crate::db::{Conn, Counts, Generations};
 use crate::error::{Error, Result};
 use crate::on_conn;
 use crate::scope::Scope;
@@ -223,8 +223,10 @@ const LIST_FILTER: &str = "AND ($3 IS NULL OR e.county_id = $3)
            OR EXISTS (SELECT 1 FROM enterprise_aliases a
                       WHERE a.enterprise_id = e.id AND a.alias LIKE $6 ESCAPE '\\'))";
 
+/// A page of the enterprises `scope` may see; the total is kept in `counts` per generation.
 pub async fn list(
     conn: &mut Conn<'_>,
+    counts: &Counts,
     scope: Scope,
     filter: &Filter,
 ) -> Result<Page<EnterpriseListItem>> {
@@ -238,15 +240,31 @@ pub async fn list(
     let status = filter.status.map(Status::code);
     let sql_count =
         format!("SELECT COUNT(*) FROM enterprises e WHERE {ENTERPRISE_VISIBLE} {LIST_FILTER}");
-    let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&sql_count)
-        .bind(scope.county())
-        .bind(scope.enterprise())
-        .bind(filter.county_id)
-        .bind(status)
-        .bind(&q)
-        .bind(&q_name)
-        .fetch_one(c)
-        .await)?;
+    let generations = Generations::read(conn).await?;
+    let key = format!(
+        "{sql_count}\n{:?}",
+        (
+            scope.county(),
+            scope.enterprise(),
+            filter.county_id,
+            status,
+            &q,
+            &q_name
+        )
+    );
+    let total = counts
+        .total(generations, key, async {
+            Ok(on_conn!(conn, |c| sqlx::query_scalar(&sql_count)
+                .bind(scope.county())
+                .bind(scope.enterprise())
+                .bind(filter.county_id)
+                .bind(status)
+                .bind(&q)
+                .bind(&q_name)
+                .fetch_one(c)
+                .await)?)
+        })
+        .await?;
     // Counties in code order, each county's enterprises read in name order from the
     // (county_id, name) index: SQLite keeps a CROSS JOIN's order, so a page needs no sort.
     let sql = format!(

@@ -9,7 +9,7 @@ use sqlx::FromRow;
 use super::visibility::{unknown_link, PROJECT_VISIBLE};
 use super::{like_pattern, Page, Paging, Saved};
 use crate::audit::{self, Actor};
-use crate::db::Conn;
+use crate::db::{Conn, Counts, Generations};
 use crate::error::{Error, Result};
 use crate::on_conn;
 use crate::scope::Scope;
@@ -144,8 +144,10 @@ const LIST_FILTER: &str = "AND ($3 IS NULL OR p.county_id = $3)
       AND ($5 IS NULL OR p.name LIKE $5 ESCAPE '\\' OR p.address LIKE $5 ESCAPE '\\'
            OR EXISTS (SELECT 1 FROM project_aliases a WHERE a.project_id = p.id AND a.alias LIKE $5 ESCAPE '\\'))";
 
+/// A page of the projects `scope` may see; the total is kept in `counts` per generation.
 pub async fn list(
     conn: &mut Conn<'_>,
+    counts: &Counts,
     scope: Scope,
     filter: &Filter,
 ) -> Result<Page<ProjectListItem>> {
@@ -165,16 +167,31 @@ pub async fn list(
             "$4 IS NULL"
         },
     );
-    let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM projects p WHERE {PROJECT_VISIBLE} {list_filter}"
-    ))
-    .bind(scope.county())
-    .bind(scope.enterprise())
-    .bind(filter.county_id)
-    .bind(filter.enterprise_id)
-    .bind(&q)
-    .fetch_one(c)
-    .await)?;
+    let count_sql =
+        format!("SELECT COUNT(*) FROM projects p WHERE {PROJECT_VISIBLE} {list_filter}");
+    let generations = Generations::read(conn).await?;
+    let key = format!(
+        "{count_sql}\n{:?}",
+        (
+            scope.county(),
+            scope.enterprise(),
+            filter.county_id,
+            filter.enterprise_id,
+            &q
+        )
+    );
+    let total = counts
+        .total(generations, key, async {
+            Ok(on_conn!(conn, |c| sqlx::query_scalar(&count_sql)
+                .bind(scope.county())
+                .bind(scope.enterprise())
+                .bind(filter.county_id)
+                .bind(filter.enterprise_id)
+                .bind(&q)
+                .fetch_one(c)
+                .await)?)
+        })
+        .await?;
     // As for enterprises: counties in code order, each county's projects in name order from
     // the (county_id, name) index, so a page needs no sort. One enterprise's few projects are
     // found by enterprise and sorted instead.

@@ -21,6 +21,7 @@ use axum::{Json, Router};
 
 use self::error::HttpError;
 use self::extract::Auth;
+use crate::auth::touch::Touch;
 use crate::auth::{session, token};
 use crate::blobs::{BlobStore, LocalDir};
 use crate::config::Config;
@@ -35,6 +36,12 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Hotline metrics, computed once per change of their inputs.
     pub analytics: Arc<crate::hotline::served::Analytics>,
+    /// The worklist's computed lists, likewise.
+    pub worklists: Arc<crate::filings::served::Worklists>,
+    /// Totals of paged lists, per generation of the data.
+    pub counts: Arc<crate::db::Counts>,
+    /// Last uses of tokens and session extensions, written off the requests' path.
+    pub touches: Arc<crate::auth::touch::Touches>,
 }
 
 impl AppState {
@@ -45,6 +52,9 @@ impl AppState {
         let analytics = Arc::new(crate::hotline::served::Analytics::new(&config.data_dir));
         Ok(AppState {
             analytics,
+            worklists: Arc::new(crate::filings::served::Worklists::new()),
+            counts: Arc::default(),
+            touches: Arc::default(),
             db,
             config: Arc::new(config),
             rules: Arc::new(rules),
@@ -198,26 +208,43 @@ async fn resolve(state: &AppState, mut req: Request) -> Result<Request, Response
             return Err(fail(HttpError::unauthorized()));
         };
         let mut pooled = state.db.acquire().await.map_err(|e| fail(e.into()))?;
-        let principal = token::authenticate(&mut pooled.conn(), secret)
+        let found = token::authenticate(&mut pooled.conn(), secret)
             .await
             .map_err(|e| fail(e.into()))?;
-        let Some(principal) = principal else {
+        drop(pooled);
+        let Some(found) = found else {
             return Err(fail(HttpError::unauthorized()));
         };
-        req.extensions_mut().insert(Auth::Token(principal));
+        let now = chrono::Utc::now();
+        if token::use_due(found.last_used_at, now) {
+            let used = Touch::TokenUsed {
+                token_id: found.token_id,
+                at: now,
+            };
+            state.touches.record(&state.db, used);
+        }
+        req.extensions_mut().insert(Auth::Token(found.principal));
         return Ok(req);
     }
     let Some(cookie_token) = cookie(&headers, session::COOKIE) else {
         return Ok(req);
     };
     let mut pooled = state.db.acquire().await.map_err(|e| fail(e.into()))?;
-    let found = session::lookup(&mut pooled.conn(), cookie_token, state.session_ttl())
+    let found = session::lookup(&mut pooled.conn(), cookie_token)
         .await
         .map_err(|e| fail(e.into()))?;
     drop(pooled);
     let Some(sess) = found else {
         return Ok(req);
     };
+    let now = chrono::Utc::now();
+    if sess.due_for_extension(now, state.session_ttl()) {
+        let extended = Touch::SessionExtended {
+            session_id: sess.id,
+            until: now + state.session_ttl(),
+        };
+        state.touches.record(&state.db, extended);
+    }
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method {
         let (ok, rebuilt) = csrf_ok(req, &sess.csrf_token, state.config.max_upload_bytes).await;
@@ -288,16 +315,35 @@ async fn multipart_field(bytes: axum::body::Bytes, boundary: String, name: &str)
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    // Bring the ticket facts copy up to the database in the background, so the first metrics
-    // request after a start (or after another instance's import) does not pay for it.
-    let (db, analytics) = (state.db.clone(), state.analytics.clone());
+    // Bring the ticket facts copy up to the database in the background, and compute this and
+    // last year's metrics and today's worklist, so the first requests after a start do not
+    // queue behind those computations.
+    let warming = state.clone();
     tokio::spawn(async move {
+        let AppState {
+            db,
+            analytics,
+            worklists,
+            rules,
+            ..
+        } = warming;
         let warmed = match db.acquire().await {
             Ok(mut p) => analytics.warm(&mut p.conn()).await,
             Err(e) => Err(e),
         };
         if let Err(e) = warmed {
             tracing::warn!(error = ?e, "could not prepare the ticket facts");
+        }
+        use chrono::Datelike;
+        let today = crate::time::today();
+        // This year's and last year's (the one the annual evaluation looks back on).
+        for year in [today.year(), today.year() - 1] {
+            if let Err(e) = analytics.served(&db, year, None).await {
+                tracing::warn!(error = ?e, year, "could not compute the hotline metrics");
+            }
+        }
+        if let Err(e) = worklists.gaps(&db, &rules, today).await {
+            tracing::warn!(error = ?e, "could not compute today's worklist");
         }
     });
     let db = state.db.clone();
@@ -335,6 +381,21 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+/// Runs a long piece of work (a hotline import: reading, classifying and attributing up to
+/// two million rows) on a blocking-pool thread instead of one of the async workers that serve
+/// every request: on two cores, an import holding a worker for half a minute doubled every
+/// other request's latency. It runs to the end even if the client goes away.
+pub async fn off_workers<F>(work: F) -> crate::error::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(work))
+        .await
+        .map_err(|e| crate::error::Error::Internal(format!("后台任务失败：{e}")))
 }
 
 /// Peer address when the server runs with connect info (tests drive the router without).

@@ -14,5 +14,7 @@ mod imports;
 mod imports_trust;
 mod login;
 mod metrics_fresh;
+mod metrics_paging;
 mod perfweb;
 mod registry_api;
+mod served_fresh;

@@ -101,11 +101,7 @@ async fn served_metrics_follow_every_change(app: TestApp) {
     // A restarted instance (no facts copy, nothing in memory) computes the same figures.
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let fresh = Analytics::new(elsewhere.path());
-    let mut pooled = app.db().acquire().await.expect("acquire");
-    let rebuilt = fresh
-        .metrics(&mut pooled.conn(), 2025, None)
-        .await
-        .expect("metrics");
+    let rebuilt = fresh.metrics(app.db(), 2025, None).await.expect("metrics");
     for e in [s.ent_a, s.ent_a2, s.ent_b] {
         let m = rebuilt.enterprises.iter().find(|m| m.enterprise_id == e);
         let got = m.map_or((0, 0, 0), |m| {

@@ -249,9 +249,8 @@ pub async fn get_worklist(
     ApiQuery(q): ApiQuery<worklist::Params>,
 ) -> ApiResult<Json<Worklist>> {
     p.require_officer()?;
-    let mut c = s.db.acquire().await?;
     let as_of = q.as_of.unwrap_or_else(crate::time::today);
     Ok(Json(
-        worklist::build(&mut c.conn(), p.scope(), &s.rules, as_of, &q).await?,
+        worklist::build(&s.db, &s.worklists, p.scope(), &s.rules, as_of, &q).await?,
     ))
 }

@@ -12,9 +12,9 @@ use crate::error::Error;
 use crate::hotline::import::{self, Summary};
 use crate::hotline::queue::{self, Assigned, Assignment};
 use crate::hotline::tickets::{self, Ticket};
-use crate::hotline::view::{self, ScopedMetrics};
+use crate::hotline::view::{self, ScopedMetrics, Sort};
 use crate::hotline::Attribution;
-use crate::registry::Page;
+use crate::registry::{Page, Paging};
 use crate::web::error::{ErrorBody, HttpError};
 use crate::web::extract::{ApiJson, ApiQuery};
 use crate::web::AppState;
@@ -80,16 +80,37 @@ pub async fn import_tickets(
 ) -> ApiResult<Json<Summary>> {
     p.require_officer()?;
     let name = q.file_name.clone().unwrap_or_else(|| "upload".into());
-    Ok(Json(
-        import::import(
-            &s.db,
-            &p.actor(),
-            body.to_vec(),
-            &name,
-            &import_options(&s, &p, q.skip_bad_rows),
-        )
-        .await?,
-    ))
+    let opts = import_options(&s, &p, q.skip_bad_rows);
+    let summary = import_off_workers(&s, p.actor(), body.to_vec(), name, opts).await?;
+    Ok(Json(summary))
+}
+
+/// Runs an import off the request workers ([`crate::web::off_workers`]), announced to the
+/// metrics, which are recomputed before it answers (see `hotline::served`).
+pub async fn import_off_workers(
+    s: &AppState,
+    actor: crate::audit::Actor,
+    bytes: Vec<u8>,
+    name: String,
+    opts: import::Options,
+) -> Result<Summary, Error> {
+    let (db, analytics) = (s.db.clone(), s.analytics.clone());
+    let writing = analytics.facts.writing();
+    crate::web::off_workers(async move {
+        let summary = import::import(&db, &actor, bytes, &name, &opts).await?;
+        refresh(&db, &analytics).await;
+        drop(writing);
+        Ok(summary)
+    })
+    .await?
+}
+
+/// Recomputes the metrics after a change of tickets made here; a failure only means the next
+/// reader computes them.
+pub async fn refresh(db: &crate::db::Db, analytics: &crate::hotline::served::Analytics) {
+    if let Err(e) = analytics.refresh(db).await {
+        tracing::warn!(error = ?e, "could not recompute the hotline metrics");
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/hotline/tickets", tag = "hotline", params(tickets::Filter),
@@ -101,7 +122,9 @@ pub async fn list_tickets(
 ) -> ApiResult<Json<Page<Ticket>>> {
     check_period(f.year, f.month)?;
     let mut c = s.db.acquire().await?;
-    Ok(Json(tickets::list(&mut c.conn(), p.scope(), &f).await?))
+    Ok(Json(
+        tickets::list(&mut c.conn(), &s.counts, p.scope(), &f).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/hotline/tickets/{id}", tag = "hotline",
@@ -138,7 +161,9 @@ pub async fn unmatched(
         ..Default::default()
     };
     let mut c = s.db.acquire().await?;
-    Ok(Json(tickets::list(&mut c.conn(), p.scope(), &f).await?))
+    Ok(Json(
+        tickets::list(&mut c.conn(), &s.counts, p.scope(), &f).await?,
+    ))
 }
 
 /// Assigns a ticket to an enterprise (and project); the caller's text becomes an alias.
@@ -150,10 +175,12 @@ pub async fn assign(
     Path(id): Path<i64>,
     ApiJson(a): ApiJson<Assignment>,
 ) -> ApiResult<Json<Assigned>> {
+    let _writing = s.analytics.facts.writing();
     let mut tx = s.db.begin().await?;
     let out = queue::assign(&mut tx.conn(), &p, id, &a).await?;
     tx.commit().await?;
     s.analytics.assigned(&out.change).await;
+    refresh(&s.db, &s.analytics).await;
     Ok(Json(out))
 }
 
@@ -162,9 +189,15 @@ pub async fn assign(
 pub struct MetricsParams {
     pub year: i32,
     pub month: Option<u32>,
+    /// The list's order; `rate` (most complaints per 100 units first) by default.
+    pub sort: Option<Sort>,
+    pub page: Option<i64>,
+    /// 1–500, default 50.
+    pub per_page: Option<i64>,
 }
 
-/// Per-enterprise metrics of a year or month; ranks are city-wide, rows are the caller's.
+/// Per-enterprise metrics of a year or month, one page at a time; ranks are city-wide, rows
+/// are the caller's (`total` counts them over all pages).
 #[utoipa::path(get, path = "/api/v1/hotline/metrics", tag = "hotline", params(MetricsParams),
     responses((status = 200, body = ScopedMetrics), (status = 422, body = ErrorBody)))]
 pub async fn metrics(
@@ -173,8 +206,17 @@ pub async fn metrics(
     ApiQuery(q): ApiQuery<MetricsParams>,
 ) -> ApiResult<Json<ScopedMetrics>> {
     check_period(Some(q.year), q.month)?;
-    let mut c = s.db.acquire().await?;
+    let paging = Paging::new(q.page, q.per_page)?;
     Ok(Json(
-        view::scoped(&mut c.conn(), &s.analytics, p.scope(), q.year, q.month).await?,
+        view::page(
+            &s.db,
+            &s.analytics,
+            p.scope(),
+            q.year,
+            q.month,
+            q.sort.unwrap_or_default(),
+            paging,
+        )
+        .await?,
     ))
 }

@@ -79,7 +79,7 @@ pub async fn list_enterprises(
 ) -> ApiResult<Json<Page<EnterpriseListItem>>> {
     let mut c = s.db.acquire().await?;
     Ok(Json(
-        enterprise::list(&mut c.conn(), p.scope(), &filter).await?,
+        enterprise::list(&mut c.conn(), &s.counts, p.scope(), &filter).await?,
     ))
 }
 
@@ -137,7 +137,7 @@ pub async fn list_projects(
 ) -> ApiResult<Json<Page<ProjectListItem>>> {
     let mut c = s.db.acquire().await?;
     Ok(Json(
-        project::list(&mut c.conn(), p.scope(), &filter).await?,
+        project::list(&mut c.conn(), &s.counts, p.scope(), &filter).await?,
     ))
 }
 

@@ -11,15 +11,15 @@ use super::{render, Nav, Pager};
 use crate::auth::Role;
 use crate::error::Error;
 use crate::hotline::classify::Classifier;
-use crate::hotline::import::{self, Summary};
+use crate::hotline::import::Summary;
 use crate::hotline::queue::{self, Assignment};
 use crate::hotline::tickets::{self, Ticket};
-use crate::hotline::view::{self, Named};
+use crate::hotline::view::{self, Named, Sort};
 use crate::hotline::Attribution;
 use crate::registry::enterprise::Enterprise;
 use crate::registry::visibility::unknown_link;
-use crate::registry::{access, project, CreditCode, Page};
-use crate::web::api::hotline::{check_period, import_options};
+use crate::registry::{access, project, CreditCode, Page, Paging};
+use crate::web::api::hotline::{check_period, import_off_workers, import_options, refresh};
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::AppState;
@@ -69,7 +69,7 @@ struct ListTemplate {
     attribution: String,
     categories: Vec<(String, String)>,
     attributions: Vec<Attribution>,
-    classifier: Classifier,
+    classifier: &'static Classifier,
 }
 
 pub async fn list(
@@ -92,7 +92,7 @@ pub async fn list(
     };
     let page = {
         let mut c = s.db.acquire().await?;
-        tickets::list(&mut c.conn(), user.principal.scope(), &filter).await?
+        tickets::list(&mut c.conn(), &s.counts, user.principal.scope(), &filter).await?
     };
     let pager = Pager::new(
         "/hotline",
@@ -106,7 +106,7 @@ pub async fn list(
         page.per_page,
         page.total,
     );
-    let classifier = Classifier::shipped()?;
+    let classifier = Classifier::shared()?;
     Ok(render(&ListTemplate {
         nav,
         page,
@@ -153,7 +153,7 @@ pub async fn unmatched(
     };
     let page = {
         let mut c = s.db.acquire().await?;
-        tickets::list(&mut c.conn(), user.principal.scope(), &filter).await?
+        tickets::list(&mut c.conn(), &s.counts, user.principal.scope(), &filter).await?
     };
     let pager = Pager::new(
         "/hotline/unmatched",
@@ -185,6 +185,7 @@ pub async fn assign(
     Form(f): Form<AssignForm>,
 ) -> Result<Response, PageError> {
     user.principal.require_officer()?;
+    let _writing = s.analytics.facts.writing();
     let mut tx = s.db.begin().await?;
     let mut conn = tx.conn();
     let code = CreditCode::parse(&f.credit_code)
@@ -215,6 +216,7 @@ pub async fn assign(
     .await?;
     tx.commit().await?;
     s.analytics.assigned(&out.change).await;
+    refresh(&s.db, &s.analytics).await;
     let msg = format!(
         "工单 {} 已归属 {}{}{}",
         out.ticket.ticket_no,
@@ -257,14 +259,8 @@ pub async fn import_upload(
     let (name, bytes) = upload
         .file
         .ok_or_else(|| Error::invalid("file", "请选择要导入的文件"))?;
-    let summary = import::import(
-        &s.db,
-        &user.principal.actor(),
-        bytes,
-        &name,
-        &import_options(&s, &user.principal, skip),
-    )
-    .await?;
+    let opts = import_options(&s, &user.principal, skip);
+    let summary = import_off_workers(&s, user.principal.actor(), bytes, name, opts).await?;
     let nav = Nav::new(&s, &user).await?;
     Ok(render(&ImportTemplate {
         nav,
@@ -278,37 +274,67 @@ pub struct YearParam {
     year: String,
 }
 
+#[derive(Deserialize, Default)]
+pub struct RankingsParams {
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: String,
+}
+
 #[derive(Template)]
 #[template(path = "hotline_rankings.html")]
 struct RankingsTemplate {
     nav: Nav,
     year: i32,
+    sort: Sort,
+    sorts: Vec<Sort>,
     rows: Vec<Named>,
+    total: i64,
+    pager: Pager,
 }
 
+/// The rankings, 50 enterprises a page (the city has ten thousand).
 pub async fn rankings(
     State(s): State<AppState>,
     user: PageUser,
-    Query(q): Query<YearParam>,
+    Query(q): Query<RankingsParams>,
 ) -> Result<Response, PageError> {
     user.principal.require_officer()?;
     let nav = Nav::new(&s, &user).await?;
     let year = year_param(&q.year)?.unwrap_or_else(default_year);
-    let m = {
-        let mut c = s.db.acquire().await?;
-        view::scoped(
-            &mut c.conn(),
-            &s.analytics,
-            user.principal.scope(),
-            year,
-            None,
-        )
-        .await?
-    };
+    let sort = Sort::parse(&q.sort).unwrap_or_default();
+    let paging = Paging::new(q.page.parse().ok(), Some(50))?;
+    let m = view::page(
+        &s.db,
+        &s.analytics,
+        user.principal.scope(),
+        year,
+        None,
+        sort,
+        paging,
+    )
+    .await?;
+    let pager = Pager::new(
+        "/hotline/rankings",
+        &[
+            ("year", year.to_string()),
+            ("sort", sort.code().to_string()),
+        ],
+        m.page,
+        m.per_page,
+        m.total,
+    );
     Ok(render(&RankingsTemplate {
         nav,
         year,
+        sort,
+        sorts: Sort::ALL.to_vec(),
         rows: m.enterprises,
+        total: m.total,
+        pager,
     })?)
 }
 
@@ -322,7 +348,7 @@ struct EnterpriseTemplate {
     categories: Vec<(String, String, i64)>,
     months: Vec<MonthBar>,
     recent: Vec<Ticket>,
-    classifier: Classifier,
+    classifier: &'static Classifier,
 }
 
 pub async fn enterprise_summary(
@@ -333,19 +359,23 @@ pub async fn enterprise_summary(
 ) -> Result<Response, PageError> {
     let nav = Nav::new(&s, &user).await?;
     let year = year_param(&q.year)?.unwrap_or_else(default_year);
-    let mut c = s.db.acquire().await?;
-    let mut conn = c.conn();
-    let e = crate::registry::visible_enterprise(&mut conn, &user.principal, id).await?;
-    let scoped = view::scoped(
-        &mut conn,
-        &s.analytics,
-        crate::auth::Scope::Enterprise(id),
-        year,
-        None,
-    )
-    .await?;
-    let m = scoped.enterprises.into_iter().next();
-    let classifier = Classifier::shipped()?;
+    // One pooled connection at a time: the metrics may wait for a computation, and a request
+    // holding one connection while waiting for another can starve the pool.
+    let (e, recent) = {
+        let mut c = s.db.acquire().await?;
+        let mut conn = c.conn();
+        let e = crate::registry::visible_enterprise(&mut conn, &user.principal, id).await?;
+        let filter = tickets::Filter {
+            year: Some(year),
+            per_page: Some(30),
+            ..Default::default()
+        };
+        let scope = crate::auth::Scope::Enterprise(id);
+        let recent = tickets::list(&mut conn, &s.counts, scope, &filter).await?;
+        (e, recent.items)
+    };
+    let m = view::of_enterprise(&s.db, &s.analytics, id, year, None).await?;
+    let classifier = Classifier::shared()?;
     let categories = m
         .as_ref()
         .map(|m| {
@@ -387,17 +417,6 @@ pub async fn enterprise_summary(
                 .collect()
         })
         .unwrap_or_default();
-    let recent = tickets::list(
-        &mut conn,
-        crate::auth::Scope::Enterprise(id),
-        &tickets::Filter {
-            year: Some(year),
-            per_page: Some(30),
-            ..Default::default()
-        },
-    )
-    .await?
-    .items;
     Ok(render(&EnterpriseTemplate {
         nav,
         e,

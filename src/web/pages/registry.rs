@@ -76,7 +76,7 @@ pub async fn enterprises(
     };
     let page = {
         let mut c = state.db.acquire().await?;
-        enterprise::list(&mut c.conn(), scope, &filter).await?
+        enterprise::list(&mut c.conn(), &state.counts, scope, &filter).await?
     };
     let pager = Pager::new(
         "/enterprises",
@@ -126,6 +126,7 @@ pub async fn enterprise(
     // here opens for this user.
     let list = project::list(
         &mut conn,
+        &state.counts,
         user.principal.scope(),
         &project::Filter {
             enterprise_id: Some(id),
@@ -175,7 +176,7 @@ pub async fn projects(
     };
     let page = {
         let mut c = state.db.acquire().await?;
-        project::list(&mut c.conn(), scope, &filter).await?
+        project::list(&mut c.conn(), &state.counts, scope, &filter).await?
     };
     let pager = Pager::new(
         "/projects",

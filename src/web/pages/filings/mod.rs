@@ -495,9 +495,9 @@ pub async fn worklist_page(
         coverage_page: q.coverage_page.parse().ok(),
         per_page: Some(50),
     };
-    let mut c = s.db.acquire().await?;
     let w = worklist::build(
-        &mut c.conn(),
+        &s.db,
+        &s.worklists,
         user.principal.scope(),
         &s.rules,
         crate::time::today(),
