@@ -121,10 +121,11 @@ fn phase(n: usize) -> String {
 
 /// Writes enterprises and projects with a few large statements (setup is not what is timed).
 async fn seed(conn: &mut Conn<'_>, n: usize) -> Result<Registry> {
-    let now = chrono::Utc::now().to_rfc3339();
+    let at = chrono::Utc::now();
+    let now = at.to_rfc3339();
     on_conn!(conn, |c| {
         sqlx::query("INSERT INTO jurisdictions (code, name, kind, parent_id, created_at, updated_at) VALUES ('370800', '济宁市', 'city', NULL, $1, $1)")
-        .bind(&now)
+        .bind(at)
         .execute(c)
         .await
         .map(|r| r.rows_affected())
@@ -134,7 +135,7 @@ async fn seed(conn: &mut Conn<'_>, n: usize) -> Result<Registry> {
             sqlx::query("INSERT INTO jurisdictions (code, name, kind, parent_id, created_at, updated_at) VALUES ($1, $2, 'county', 1, $3, $3)")
             .bind(*code)
             .bind(*name)
-            .bind(&now)
+            .bind(at)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
