@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use chrono::TimeZone;
 
+use super::profile::FIELDS;
 use super::{Satisfaction, DAY};
 use crate::import::Header;
 use crate::tabular::RawRow;
@@ -54,19 +55,11 @@ fn epoch(s: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-/// The profile fields a ticket is read from.
+/// The profile fields a ticket is read from, in `profile::FIELDS` order.
 #[derive(Debug, Clone, Copy)]
 enum Field {
     TicketNo,
     ReceivedAt,
-    ForwardedAt,
-    RespondedAt,
-    ClosedAt,
-    RevisitedAt,
-    DeadlineAt,
-    Satisfaction,
-    Revisited,
-    GroupPetition,
     Channel,
     District,
     Community,
@@ -74,40 +67,32 @@ enum Field {
     CreditCode,
     Category,
     Content,
+    ForwardedAt,
+    DeadlineAt,
+    RespondedAt,
+    ClosedAt,
+    Satisfaction,
+    Revisited,
+    RevisitedAt,
+    GroupPetition,
 }
 
-/// Profile keys, in `Field` order.
-const KEYS: [&str; 17] = [
-    "ticket_no",
-    "received_at",
-    "forwarded_at",
-    "responded_at",
-    "closed_at",
-    "revisited_at",
-    "deadline_at",
-    "satisfaction",
-    "revisited",
-    "group_petition",
-    "channel",
-    "district",
-    "community",
-    "enterprise",
-    "credit_code",
-    "category",
-    "content",
-];
+const FIELD_COUNT: usize = 17;
+const _: () = assert!(FIELDS.len() == FIELD_COUNT);
 
 /// Where each field sits in a row, looked up once per file rather than for every cell.
 #[derive(Debug, Clone)]
 pub struct Columns {
-    at: [Option<usize>; KEYS.len()],
+    at: [Option<usize>; FIELD_COUNT],
 }
 
 impl Columns {
     pub fn new(header: &Header) -> Columns {
-        Columns {
-            at: KEYS.map(|k| header.position(k)),
+        let mut at = [None; FIELD_COUNT];
+        for (slot, key) in at.iter_mut().zip(FIELDS) {
+            *slot = header.position(key);
         }
+        Columns { at }
     }
 
     /// The raw cell of a field; empty when the column or cell is missing.
