@@ -11,7 +11,7 @@ use super::attribute::Attributor;
 use super::classify::Classifier;
 use super::facts::{self, Fact};
 use super::row::{parse_row, Columns, Ticket};
-pub use super::FastMap;
+use super::FastMap;
 use super::Satisfaction;
 use crate::error::{Error, Result};
 use crate::import as core;
