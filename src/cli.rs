@@ -79,6 +79,14 @@ enum Command {
         #[arg(long)]
         month: Option<u32>,
     },
+    /// Check deadlines once — rectification orders overdue at 00:00 Beijing time, reminders
+    /// 3 and 1 days before, group-petition reports due — for cron; `serve` does this every
+    /// minute by itself.
+    Tick {
+        /// Run as of this instant (RFC 3339, e.g. 2026-01-01T00:00:00+08:00) instead of now.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
     /// Benchmarks on generated data.
     #[command(subcommand)]
     Bench(crate::bench::Command),
@@ -194,6 +202,15 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
+    // Next year's working-day calendar can be added as a file, before any deadline is counted.
+    match crate::calendar::Calendar::install(&config.data_dir.join("calendars")) {
+        Ok(added) if !added.is_empty() => tracing::info!(?added, "working-day calendars added"),
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("工作日历错误：{e}");
+            return ExitCode::from(2);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -361,6 +378,12 @@ async fn run(
             let analytics = crate::hotline::served::Analytics::new(&config.data_dir);
             let m = analytics.metrics(&db, year, month).await?;
             println!("{}", serde_json::to_string_pretty(&m)?);
+        }
+        Command::Tick { at } => {
+            let db = open(&config).await?;
+            let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+            let report = crate::enforcement::tick::run(&db, now).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Bench(command) => return crate::bench::run(command, &config).await,
         Command::ImportEnterprises(args) => {

@@ -88,6 +88,8 @@ impl RuleSet {
             "board_width_cm",
             "board_height_cm",
             "delegation_allowed",
+            "suggest_unanswered_min_forwarded",
+            "suggest_unanswered_max_answer_pct",
         ] {
             let p = rs.parameters.get(required).ok_or_else(|| {
                 Error::invalid("rule_set", format!("规则集 {} 缺少参数 {required}", rs.id))

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_paging"),
     migration!(7, "0007_generations"),
     migration!(8, "0008_filings_generation"),
+    migration!(9, "0009_cases"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -4,13 +4,15 @@
 
 use std::hash::{Hash, Hasher};
 
-use chrono::TimeZone;
+use chrono::{DateTime, TimeZone};
 
 use super::profile::FIELDS;
 use super::{Satisfaction, DAY};
+use crate::calendar::{Calendar, Span};
 use crate::import::Header;
 use crate::tabular::RawRow;
 use crate::text;
+use crate::time;
 
 /// One parsed row, ready to store.
 #[derive(Debug, Clone, Default)]
@@ -119,11 +121,9 @@ fn time_field(
         .ok_or_else(|| format!("{label}“{raw}”不是可识别的日期时间"))
 }
 
-/// The longest deadline span accepted: ten years. A longer one is a typing error.
-pub const MAX_DEADLINE_DAYS: i64 = 3650;
-
-/// A deadline is a date-time, or a span such as `3天` / `5个工作日` after forwarding.
-/// Working days are counted as calendar days here (no holiday calendar yet).
+/// A deadline is a date-time, or a span such as `3天` / `5个工作日` after forwarding. Working
+/// days are counted on the official calendar ([`Calendar`]): the deadline is the same time of
+/// day on the n-th working day, and a year without a calendar rejects the row by name.
 fn deadline(raw: &str, from: Option<i64>) -> std::result::Result<Option<i64>, String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -132,25 +132,28 @@ fn deadline(raw: &str, from: Option<i64>) -> std::result::Result<Option<i64>, St
     if let Some(t) = epoch(raw) {
         return Ok(Some(t));
     }
-    let s = text::clean(raw);
-    let span = ["个工作日", "工作日", "天", "日"]
-        .iter()
-        .find_map(|u| s.strip_suffix(u))
-        .map(str::trim);
-    let Some(span) = span else {
-        return Err(format!("办理时限“{raw}”应为日期时间或天数（如 3个工作日）"));
+    let span: Span = text::clean(raw)
+        .parse()
+        .map_err(|e: String| format!("办理时限：{e}"))?;
+    let Some(f) = from else {
+        return Ok(None);
     };
-    let days = span
-        .parse::<i64>()
-        .ok()
-        .filter(|d| (0..=MAX_DEADLINE_DAYS).contains(d))
-        .ok_or_else(|| format!("办理时限“{raw}”应为 0–{MAX_DEADLINE_DAYS} 天"))?;
-    match from {
-        Some(f) => f
-            .checked_add(days * DAY)
+    let out_of_range = || format!("办理时限“{raw}”超出可表示的时间范围");
+    match span {
+        Span::Days(n) => f
+            .checked_add(i64::from(n) * DAY)
             .map(Some)
-            .ok_or_else(|| format!("办理时限“{raw}”超出可表示的时间范围")),
-        None => Ok(None),
+            .ok_or_else(out_of_range),
+        Span::WorkingDays(n) => {
+            let start = DateTime::from_timestamp(f, 0)
+                .ok_or_else(out_of_range)?
+                .with_timezone(&time::china());
+            let due = Calendar::official()
+                .add_working_days(start.date_naive(), n)
+                .map_err(|e| format!("办理时限“{raw}”：{e}"))?;
+            let days = (due - start.date_naive()).num_days();
+            f.checked_add(days * DAY).map(Some).ok_or_else(out_of_range)
+        }
     }
 }
 
@@ -267,11 +270,21 @@ mod tests {
 
     #[test]
     fn deadline_spans_are_bounded() {
+        // Wednesday 15 November 2023, 06:13 in Beijing: three working days end on Monday.
         let from = Some(1_700_000_000);
         assert_eq!(
             deadline("3个工作日", from),
-            Ok(Some(1_700_000_000 + 3 * DAY))
+            Ok(Some(1_700_000_000 + 5 * DAY))
         );
+        assert_eq!(deadline("3天", from), Ok(Some(1_700_000_000 + 3 * DAY)));
+        // Forwarded 30 September 2025 10:00 Beijing: 1–8 October off, Saturday 11th worked.
+        let sep30 = epoch("2025-09-30 10:00:00");
+        assert_eq!(
+            deadline("3个工作日", sep30),
+            Ok(epoch("2025-10-11 10:00:00"))
+        );
+        let err = deadline("3个工作日", epoch("2020-01-01 10:00:00")).unwrap_err();
+        assert!(err.contains("2020年"), "{err}");
         let err = deadline("99999999999999999天", from).unwrap_err();
         assert!(err.contains("办理时限"), "{err}");
         assert!(deadline("3651天", from).is_err());

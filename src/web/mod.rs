@@ -359,6 +359,12 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             }
         }
     });
+    // Deadlines turn overdue at Beijing midnight and reminders go out without a cron job;
+    // several instances may run this at once (see enforcement::tick).
+    tokio::spawn(crate::enforcement::tick::scheduler(
+        state.db.clone(),
+        std::future::pending::<()>(),
+    ));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())

@@ -8,6 +8,7 @@ mod access_writes;
 mod accounts;
 mod audit_log;
 mod bounds;
+mod cases;
 mod filings;
 mod hotline;
 mod imports;

@@ -1,6 +1,7 @@
 //! JSON API, version 1. Each route is registered together with its OpenAPI description.
 
 pub mod accounts;
+pub mod cases;
 pub mod document;
 pub mod filings;
 pub mod hotline;
@@ -26,6 +27,7 @@ use super::AppState;
         (name = "imports", description = "批量导入"),
         (name = "hotline", description = "12345热线工单：导入、归属、未匹配队列、指标"),
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
+        (name = "enforcement", description = "执法：案件（约谈、责令限期整改、整改、核查、逾期）、立案建议、群体上访跟进"),
         (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
     )
 )]
@@ -89,6 +91,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hotline::unmatched))
         .routes(routes!(hotline::assign))
         .routes(routes!(hotline::metrics))
+        .routes(routes!(cases::list_cases, cases::open_case))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::record_event))
+        .routes(routes!(cases::upload_case_file))
+        .routes(routes!(cases::download_case_file))
+        .routes(routes!(cases::list_suggestions))
+        .routes(routes!(cases::dismiss_suggestion))
+        .routes(routes!(cases::list_petitions))
+        .routes(routes!(cases::record_petition))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::disable_user))

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod cases;
 mod filings;
 mod hotline;
 mod login;
@@ -58,6 +59,13 @@ pub fn router() -> Router<AppState> {
             "/filings/{id}/files/{file_id}/delete",
             post(filings::delete_file),
         )
+        .route("/cases", get(cases::cases_page).post(cases::create))
+        .route("/cases/new", get(cases::new_form))
+        .route("/cases/suggestions/dismiss", post(cases::dismiss))
+        .route("/cases/{id}", get(cases::case_page))
+        .route("/cases/{id}/events", post(cases::record_event))
+        .route("/petitions", get(cases::petitions_page))
+        .route("/petitions/{ticket_id}", post(cases::record_petition))
         .route("/users", get(accounts::users).post(accounts::create_user))
         .route("/users/{id}", get(accounts::user_detail))
         .route("/users/{id}/disable", post(accounts::disable_user))
