@@ -2,6 +2,7 @@
 //! cancelled one, out-of-town ones) and their projects, plus one login per role. Generated
 //! deterministically, so every machine shows the same city.
 
+mod cases;
 mod filings;
 mod hotline;
 pub mod names;
@@ -281,5 +282,13 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
     tx.commit().await?;
     let positions: Vec<(i64, usize)> = enterprises.iter().map(|(id, _, k)| (*id, *k)).collect();
     hotline::build(db, &positions).await?;
+    let cast = cases::Cast {
+        members: members
+            .iter()
+            .map(|m| (m.county, m.position, m.enterprise.id, m.user.clone()))
+            .collect(),
+        officers,
+    };
+    cases::build(db, &cast).await?;
     Ok(logins)
 }

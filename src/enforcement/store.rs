@@ -206,6 +206,8 @@ pub struct CaseDetail {
     pub timeline: Vec<TimelineEntry>,
     /// Every evaluation year a missed deadline of this case counts for.
     pub overdue_years: Vec<i32>,
+    /// The requirements of the latest rectification order, for the enterprise's portal.
+    pub requirements: Option<String>,
 }
 
 pub async fn detail(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<CaseDetail> {
@@ -249,7 +251,12 @@ pub async fn detail(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<CaseD
         .await?
         .name;
     let today = crate::time::today();
+    let requirements = timeline.iter().rev().find_map(|t| match &t.event {
+        Event::Order { requirements, .. } => Some(requirements.clone()),
+        _ => None,
+    });
     Ok(CaseDetail {
+        requirements,
         number: case.number(),
         enterprise_name: e.name.clone(),
         county_name,

@@ -124,7 +124,7 @@ pub async fn list(
             enterprise_id: g.enterprise_id,
             enterprise_name: g.enterprise_name.clone(),
             county_name: g.county_name.clone(),
-            evidence: format!("{}个项目；{}", g.projects, g.detail),
+            evidence: g.detail.clone(),
             dismissed_reason: None,
         })
         .collect();
@@ -178,8 +178,12 @@ pub async fn list(
     .fetch_all(c)
     .await)?;
     let show_dismissed = q.dismissed.unwrap_or(false);
+    let has_active = |e: i64, g: Ground| active.contains(&(e, g.code().to_string()));
     found.retain_mut(|s| {
-        if active.contains(&(s.enterprise_id, s.kind.ground().code().to_string())) {
+        // An org that was never set up cannot be "not functioning": the no-org case covers it.
+        if has_active(s.enterprise_id, s.kind.ground())
+            || (s.kind == Kind::Unanswered && has_active(s.enterprise_id, Ground::NoOrg))
+        {
             return false;
         }
         s.dismissed_reason = dismissed

@@ -35,6 +35,7 @@ struct CasesTemplate {
     cases: Page<CaseListItem>,
     pager: Pager,
     state: String,
+    enterprise_id: String,
     states: Vec<(&'static str, &'static str)>,
     suggestions: Option<Page<Suggestion>>,
     sug_pager: Pager,
@@ -64,6 +65,8 @@ pub struct CasesParams {
     #[serde(default)]
     sug_page: String,
     #[serde(default)]
+    enterprise_id: String,
+    #[serde(default)]
     msg: String,
 }
 
@@ -76,6 +79,7 @@ pub async fn cases_page(
     let p = &user.principal;
     let filter = enforcement::Filter {
         state: Some(q.state.clone()),
+        enterprise_id: q.enterprise_id.parse().ok(),
         page: q.page.parse().ok(),
         per_page: Some(50),
         ..Default::default()
@@ -86,7 +90,10 @@ pub async fn cases_page(
     };
     let pager = Pager::new(
         "/cases",
-        &[("state", q.state.clone())],
+        &[
+            ("state", q.state.clone()),
+            ("enterprise_id", q.enterprise_id.clone()),
+        ],
         cases.page,
         cases.per_page,
         cases.total,
@@ -108,7 +115,11 @@ pub async fn cases_page(
         .await?;
         let pager = Pager::keyed(
             "/cases",
-            &[("state", q.state.clone()), ("page", cases.page.to_string())],
+            &[
+                ("state", q.state.clone()),
+                ("enterprise_id", q.enterprise_id.clone()),
+                ("page", cases.page.to_string()),
+            ],
             "sug_page",
             sug.page,
             sug.per_page,
@@ -130,6 +141,7 @@ pub async fn cases_page(
         cases,
         pager,
         state: q.state,
+        enterprise_id: q.enterprise_id,
         states,
         suggestions,
         sug_pager,
