@@ -13,24 +13,13 @@ use crate::audit;
 use crate::auth::Principal;
 use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
+use crate::hotline::petition::{late_from, late_sql, LATE_FROM_SQL, REPORT_DAYS};
 use crate::hotline::tickets::COUNTY_SEES;
 use crate::on_conn;
 use crate::registry::enterprise;
 use crate::registry::{Page, Paging};
 use crate::scope::Scope;
 use crate::time;
-
-/// Art. 16: "在3日内…面复".
-pub const REPORT_DAYS: i64 = 3;
-const DAY: i64 = 86_400;
-const CHINA: i64 = 8 * 3600;
-
-/// The epoch second the report is late from: 00:00 Beijing on the fourth day after the
-/// petition's day. As SQL over `t.received_at` too, so lists filter on it.
-fn late_from(received_at: i64) -> i64 {
-    (received_at + CHINA).div_euclid(DAY) * DAY - CHINA + (REPORT_DAYS + 1) * DAY
-}
-const LATE_FROM_SQL: &str = "(((t.received_at + 28800) / 86400) * 86400 - 28800 + 345600)";
 
 #[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
 pub struct Petition {
@@ -132,9 +121,9 @@ pub async fn list(
          LEFT JOIN enterprises e ON e.id = t.enterprise_id
          WHERE t.group_petition AND {COUNTY_SEES} AND ($2 IS NULL OR t.enterprise_id = $2)
            AND ($3 <> 1 OR f.reported_at IS NULL)
-           AND ($3 <> 2 OR (f.reported_at IS NOT NULL AND f.reported_at >= {LATE_FROM_SQL})
-                        OR (f.reported_at IS NULL AND $4 >= {LATE_FROM_SQL}))
-           AND ($3 <> 3 OR f.reported_at IS NOT NULL)"
+           AND ($3 <> 2 OR {late})
+           AND ($3 <> 3 OR f.reported_at IS NOT NULL)",
+        late = late_sql("$4")
     );
     let total: i64 = on_conn!(conn, |c| sqlx::query_scalar(&format!(
         "SELECT COUNT(*) {filter}"
@@ -284,8 +273,8 @@ pub async fn record(
     Ok(after)
 }
 
-/// Per enterprise, for `[start, end)` (epoch seconds): group petitions and how many of them
-/// were reported late (or not at all by `now`). What the enterprise's metrics show.
+/// Group petitions of `enterprise_id` in `[start, end)` (epoch seconds) and how many were
+/// reported late (or not at all by `now`).
 pub async fn late_counts(
     conn: &mut Conn<'_>,
     enterprise_id: i64,
@@ -293,21 +282,11 @@ pub async fn late_counts(
     end: i64,
     now: i64,
 ) -> Result<(i64, i64)> {
-    let sql = format!(
-        "SELECT COUNT(*),
-                COALESCE(SUM(CASE WHEN (f.reported_at IS NOT NULL AND f.reported_at >= {LATE_FROM_SQL})
-                                    OR (f.reported_at IS NULL AND $4 >= {LATE_FROM_SQL}) THEN 1 ELSE 0 END), 0)
-         FROM tickets t LEFT JOIN petition_followups f ON f.ticket_id = t.id
-         WHERE t.group_petition AND t.enterprise_id = $1 AND t.received_at >= $2 AND t.received_at < $3"
-    );
-    let (n, late): (i64, i64) = on_conn!(conn, |c| sqlx::query_as(&sql)
-        .bind(enterprise_id)
-        .bind(start)
-        .bind(end)
-        .bind(now)
-        .fetch_one(c)
-        .await)?;
-    Ok((n, late))
+    Ok(crate::hotline::petition::late_counts(conn, &[enterprise_id], start, end, now)
+        .await?
+        .get(&enterprise_id)
+        .copied()
+        .unwrap_or((0, 0)))
 }
 
 /// Reminds the enterprise once when a petition's report is due today or tomorrow and not
@@ -324,7 +303,7 @@ pub async fn remind_due(db: &Db, now: DateTime<Utc>) -> Result<usize> {
            AND NOT EXISTS (SELECT 1 FROM petition_reminders r WHERE r.ticket_id = t.id)
          ORDER BY t.id LIMIT 200"
     ))
-    .bind(t - (REPORT_DAYS + 2) * DAY)
+    .bind(t - (REPORT_DAYS + 2) * 86_400)
     .bind(t)
     .fetch_all(c)
     .await)?;

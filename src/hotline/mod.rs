@@ -13,6 +13,7 @@ pub mod facts;
 mod facts_store;
 pub mod import;
 pub mod metrics;
+pub mod petition;
 mod produce;
 pub mod profile;
 pub mod queue;

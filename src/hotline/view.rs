@@ -22,6 +22,9 @@ use crate::registry::Paging;
 pub struct Named {
     pub enterprise_name: String,
     pub county_name: String,
+    /// Group petitions of the period whose face-to-face report (Art. 16) came after the
+    /// third day, or has not come by its end; unknown when the petition flag is.
+    pub petition_reports_late: Option<i64>,
     #[serde(flatten)]
     pub metrics: EnterpriseMetrics,
 }
@@ -176,6 +179,7 @@ impl Ranked {
         Some(Named {
             enterprise_name: label.name.clone(),
             county_name: label.county_name.to_string(),
+            petition_reports_late: None,
             metrics: m.enterprises.get(i as usize)?.clone(),
         })
     }
@@ -233,6 +237,8 @@ pub async fn page(
             (total, rows)
         }
     };
+    let mut enterprises = enterprises;
+    with_petitions(db, m, &mut enterprises).await?;
     Ok(ScopedMetrics {
         year,
         month,
@@ -253,9 +259,40 @@ pub async fn of_enterprise(
     month: Option<u32>,
 ) -> Result<Option<Named>> {
     let served = analytics.served(db, year, month).await?;
-    Ok(served
+    let mut row: Vec<Named> = served
         .ranked
         .by_id
         .get(&enterprise_id)
-        .and_then(|i| served.ranked.named(&served.metrics, *i)))
+        .and_then(|i| served.ranked.named(&served.metrics, *i))
+        .into_iter()
+        .collect();
+    with_petitions(db, &served.metrics, &mut row).await?;
+    Ok(row.pop())
+}
+
+/// Fills in the late petition reports of the rows of a page (one grouped query), where the
+/// petition flag is known.
+async fn with_petitions(db: &Db, m: &Metrics, rows: &mut [Named]) -> Result<()> {
+    let known: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.metrics.group_petitions.is_some())
+        .map(|r| r.metrics.enterprise_id)
+        .collect();
+    if known.is_empty() {
+        return Ok(());
+    }
+    let mut pooled = db.acquire().await?;
+    let now = chrono::Utc::now().timestamp();
+    let counts =
+        super::petition::late_counts(&mut pooled.conn(), &known, m.start, m.end, now).await?;
+    for r in rows.iter_mut() {
+        if r.metrics.group_petitions.is_some() {
+            r.petition_reports_late = Some(
+                counts
+                    .get(&r.metrics.enterprise_id)
+                    .map_or(0, |(_, late)| *late),
+            );
+        }
+    }
+    Ok(())
 }

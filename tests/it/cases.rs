@@ -729,6 +729,17 @@ async fn petitions(app: TestApp) {
         .unwrap();
         assert_eq!(counts, (1, 1));
     }
+    // The late report counts in the hotline metrics of the year.
+    let m = oa.get("/api/v1/hotline/metrics?year=2025").await.json();
+    let row = m["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["enterprise_id"] == s.ent_a)
+        .expect("ent_a's row")
+        .clone();
+    assert_eq!(row["group_petitions"], 1);
+    assert_eq!(row["petition_reports_late"], 1);
     // The recent one is due within two days: the enterprise is reminded once.
     let now = Utc::now();
     assert_eq!(
