@@ -249,6 +249,16 @@ fn decode(
     Ok(())
 }
 
+/// The name a file was uploaded under, as kept for display: control characters dropped, at
+/// most 200 characters.
+pub fn display_name(original: &str) -> String {
+    original
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Stored {
     pub sha256: String,

@@ -61,11 +61,7 @@ pub async fn attach(
             format!("每条记录最多上传{MAX_FILES}个文件"),
         ));
     }
-    let name: String = original_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let name = blobs::display_name(original_name);
     let checked = blobs::inspect_blocking(bytes, limits, "file", &name).await?;
     let stored = blobs::store(conn, store, &checked).await?;
     let id: i64 = on_conn!(conn, |c| sqlx::query_scalar(

@@ -70,6 +70,7 @@ crate::text_column!(Ground, Ground::parse);
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CaseState)]
 pub enum State {
     /// Opened; neither interviewed nor ordered yet.
     Opened,
@@ -174,6 +175,7 @@ pub fn case_number(id: i64, opened_at: DateTime<Utc>) -> String {
 /// What happened on a case, as recorded in its timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(as = CaseEvent)]
 pub enum Event {
     Opened {
         ground: Ground,

@@ -282,11 +282,13 @@ pub async fn late_counts(
     end: i64,
     now: i64,
 ) -> Result<(i64, i64)> {
-    Ok(crate::hotline::petition::late_counts(conn, &[enterprise_id], start, end, now)
-        .await?
-        .get(&enterprise_id)
-        .copied()
-        .unwrap_or((0, 0)))
+    Ok(
+        crate::hotline::petition::late_counts(conn, &[enterprise_id], start, end, now)
+            .await?
+            .get(&enterprise_id)
+            .copied()
+            .unwrap_or((0, 0)),
+    )
 }
 
 /// Reminds the enterprise once when a petition's report is due today or tomorrow and not

@@ -163,65 +163,41 @@ pub async fn record(
     let to = machine::next(before.state, step, before.deadline, today).map_err(Error::Conflict)?;
     let event = input.to_event(today, cal)?;
     let now = Utc::now();
-    // The state the case had when read: a concurrent event makes this update miss, and the
-    // caller's transaction is refused instead of applying two steps to one state.
-    let changed = match &event {
+    // What the event sets on the case row; `None` keeps the column as it is.
+    let (document_no, deadline, deadline_rule) = match &event {
         Event::Order {
             document_no,
             deadline,
             deadline_rule,
             ..
-        } => on_conn!(conn, |c| {
-            sqlx::query(
-                "UPDATE cases SET state = $1, document_no = $2, deadline = $3, deadline_rule = $4, updated_at = $5
-                 WHERE id = $6 AND state = $7"
-            )
-            .bind(to.code())
-            .bind(document_no)
-            .bind(deadline)
-            .bind(deadline_rule)
-            .bind(now)
-            .bind(id)
-            .bind(before.state.code())
-            .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-        })?,
+        } => (Some(document_no), Some(*deadline), Some(deadline_rule)),
         Event::Verification {
             new_deadline: Some(d),
             new_deadline_rule,
             ..
-        } => on_conn!(conn, |c| sqlx::query(
-            "UPDATE cases SET state = $1, deadline = $2, deadline_rule = $3, updated_at = $4
-                 WHERE id = $5 AND state = $6"
-        )
-        .bind(to.code())
-        .bind(d)
-        .bind(new_deadline_rule)
-        .bind(now)
-        .bind(id)
-        .bind(before.state.code())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?,
-        _ => {
-            let rectified_on = (to == State::Rectified).then_some(today);
-            on_conn!(conn, |c| {
-                sqlx::query(
-                "UPDATE cases SET state = $1, rectified_on = COALESCE($2, rectified_on), updated_at = $3
-                 WHERE id = $4 AND state = $5"
-            )
-            .bind(to.code())
-            .bind(rectified_on)
-            .bind(now)
-            .bind(id)
-            .bind(before.state.code())
-            .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-            })?
-        }
+        } => (None, Some(*d), new_deadline_rule.as_ref()),
+        _ => (None, None, None),
     };
+    let rectified_on = (to == State::Rectified).then_some(today);
+    // The state the case had when read: a concurrent event makes this update miss, and the
+    // caller's transaction is refused instead of applying two steps to one state.
+    let changed = on_conn!(conn, |c| sqlx::query(
+        "UPDATE cases SET state = $1, document_no = COALESCE($2, document_no),
+             deadline = COALESCE($3, deadline), deadline_rule = COALESCE($4, deadline_rule),
+             rectified_on = COALESCE($5, rectified_on), updated_at = $6
+         WHERE id = $7 AND state = $8"
+    )
+    .bind(to.code())
+    .bind(document_no)
+    .bind(deadline)
+    .bind(deadline_rule)
+    .bind(rectified_on)
+    .bind(now)
+    .bind(id)
+    .bind(before.state.code())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if changed != 1 {
         return Err(Error::Conflict("案件刚被他人更新，请刷新后重试".into()));
     }

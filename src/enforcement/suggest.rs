@@ -31,6 +31,7 @@ use crate::scope::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SuggestionKind)]
 pub enum Kind {
     NoOrg,
     Unanswered,

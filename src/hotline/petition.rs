@@ -64,5 +64,8 @@ pub async fn late_counts(
         .bind(now)
         .fetch_all(c)
         .await)?;
-    Ok(rows.into_iter().map(|(e, n, late)| (e, (n, late))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(e, n, late)| (e, (n, late)))
+        .collect())
 }

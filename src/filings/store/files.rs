@@ -41,11 +41,7 @@ pub async fn attach(
             },
         ));
     }
-    let name: String = original_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let name = blobs::display_name(original_name);
     // The cheap refusal first: a full board filing decodes nothing.
     if slot == "photo" {
         let n: i64 = on_conn!(conn, |c| sqlx::query_scalar(

@@ -3,8 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,6 @@ use crate::calendar::Calendar;
 use crate::enforcement::petitions::{self, FollowUpInput, Petition};
 use crate::enforcement::suggest::{self, DismissInput, Suggestion};
 use crate::enforcement::{self, Case, CaseDetail, CaseFile, CaseListItem, EventInput, OpenInput};
-use crate::error::Error;
 use crate::registry::Page;
 use crate::web::error::HttpError;
 use crate::web::extract::{ApiJson, ApiQuery, Path};
@@ -133,24 +132,12 @@ pub async fn download_case_file(
 ) -> ApiResult<Response> {
     let mut c = s.db.acquire().await?;
     let file = enforcement::file_for(&mut c.conn(), &p, id, file_id).await?;
-    let bytes = s.blobs.get(&file.sha256).map_err(Error::from)?;
-    let disposition = if file.is_image() {
-        "inline"
-    } else {
-        "attachment"
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.content_type.clone()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("{disposition}; filename=\"case-file-{file_id}\""),
-            ),
-            (header::CACHE_CONTROL, "private, max-age=3600".into()),
-        ],
-        bytes,
+    super::stored_file(
+        &s,
+        &file.sha256,
+        &file.content_type,
+        &format!("case-file-{file_id}"),
     )
-        .into_response())
 }
 
 /// Cases the worklist proposes for the officer's scope (officers only).

@@ -7,15 +7,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 
 use crate::web::extract::Path;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::auth::Principal;
 use crate::blobs::Limits;
-use crate::error::Error;
 use crate::filings::state::{self, OrgView};
 use crate::filings::store::{self, FileRef, Filing, FilingDetail, ListItem};
 use crate::filings::worklist::{self, Worklist};
@@ -182,24 +181,12 @@ pub async fn download_file(
 ) -> ApiResult<Response> {
     let mut c = s.db.acquire().await?;
     let file = store::file_for(&mut c.conn(), &p, id, file_id).await?;
-    let bytes = s.blobs.get(&file.sha256).map_err(Error::from)?;
-    let disposition = if file.is_image() {
-        "inline"
-    } else {
-        "attachment"
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.content_type.clone()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("{disposition}; filename=\"file-{file_id}\""),
-            ),
-            (header::CACHE_CONTROL, "private, max-age=3600".into()),
-        ],
-        bytes,
+    super::stored_file(
+        &s,
+        &file.sha256,
+        &file.content_type,
+        &format!("file-{file_id}"),
     )
-        .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/filings/{id}/files/{file_id}", tag = "filings",

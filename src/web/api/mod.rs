@@ -14,6 +14,36 @@ use utoipa_axum::routes;
 
 use super::AppState;
 
+/// A stored file (photo, PDF) as a download: images shown inline, anything else saved, under
+/// a name that carries no user text.
+pub(crate) fn stored_file(
+    s: &AppState,
+    sha256: &str,
+    content_type: &str,
+    file_name: &str,
+) -> Result<axum::response::Response, super::error::HttpError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let bytes = s.blobs.get(sha256).map_err(crate::error::Error::from)?;
+    let disposition = if content_type.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -36,6 +36,8 @@ struct CasesTemplate {
     pager: Pager,
     state: String,
     enterprise_id: String,
+    counties: Vec<crate::registry::jurisdiction::Jurisdiction>,
+    county_id: i64,
     states: Vec<(&'static str, &'static str)>,
     suggestions: Option<Page<Suggestion>>,
     sug_pager: Pager,
@@ -67,6 +69,8 @@ pub struct CasesParams {
     #[serde(default)]
     enterprise_id: String,
     #[serde(default)]
+    county_id: String,
+    #[serde(default)]
     msg: String,
 }
 
@@ -80,9 +84,9 @@ pub async fn cases_page(
     let filter = enforcement::Filter {
         state: Some(q.state.clone()),
         enterprise_id: q.enterprise_id.parse().ok(),
+        county_id: q.county_id.parse().ok(),
         page: q.page.parse().ok(),
         per_page: Some(50),
-        ..Default::default()
     };
     let cases = {
         let mut c = s.db.acquire().await?;
@@ -93,6 +97,7 @@ pub async fn cases_page(
         &[
             ("state", q.state.clone()),
             ("enterprise_id", q.enterprise_id.clone()),
+            ("county_id", q.county_id.clone()),
         ],
         cases.page,
         cases.per_page,
@@ -118,6 +123,7 @@ pub async fn cases_page(
             &[
                 ("state", q.state.clone()),
                 ("enterprise_id", q.enterprise_id.clone()),
+                ("county_id", q.county_id.clone()),
                 ("page", cases.page.to_string()),
             ],
             "sug_page",
@@ -141,6 +147,12 @@ pub async fn cases_page(
         cases,
         pager,
         state: q.state,
+        counties: if p.is_admin() {
+            super::registry::visible_counties(&s, p.scope()).await?
+        } else {
+            Vec::new()
+        },
+        county_id: q.county_id.parse().unwrap_or(0),
         enterprise_id: q.enterprise_id,
         states,
         suggestions,

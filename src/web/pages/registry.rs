@@ -37,7 +37,10 @@ impl ListParams {
     }
 }
 
-async fn visible_counties(state: &AppState, scope: Scope) -> Result<Vec<Jurisdiction>, PageError> {
+pub(super) async fn visible_counties(
+    state: &AppState,
+    scope: Scope,
+) -> Result<Vec<Jurisdiction>, PageError> {
     let mut c = state.db.acquire().await?;
     let all = jurisdiction::list(&mut c.conn()).await?;
     Ok(all
