@@ -87,6 +87,9 @@ enum Command {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
+    /// Check rule-set files and run golden cases against them.
+    #[command(subcommand)]
+    Rules(crate::scoring::cli::Command),
     /// Benchmarks on generated data.
     #[command(subcommand)]
     Bench(crate::bench::Command),
@@ -385,6 +388,7 @@ async fn run(
             let report = crate::enforcement::tick::run(&db, now).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
+        Command::Rules(command) => return crate::scoring::cli::run(command, &config.rule_set),
         Command::Bench(command) => return crate::bench::run(command, &config).await,
         Command::ImportEnterprises(args) => {
             return import_command(&config, args, true, &cli_actor).await

@@ -21,6 +21,7 @@ pub mod phone;
 pub mod registry;
 pub mod rules;
 pub mod scope;
+pub mod scoring;
 pub mod secret;
 pub mod tabular;
 pub mod text;

@@ -74,6 +74,14 @@ impl RuleSet {
         Self::parse(text)
     }
 
+    /// The text of a shipped rule-set file.
+    pub fn shipped_text(id: &str) -> Option<&'static str> {
+        SHIPPED
+            .iter()
+            .find(|(name, _)| *name == id)
+            .map(|(_, text)| *text)
+    }
+
     pub fn shipped_ids() -> Vec<&'static str> {
         SHIPPED.iter().map(|(id, _)| *id).collect()
     }
