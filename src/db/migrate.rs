@@ -32,6 +32,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_paging"),
     migration!(7, "0007_generations"),
     migration!(8, "0008_filings_generation"),
+    // 9 is the enforcement cases' migration.
+    migration!(10, "0010_mail"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod document;
 pub mod filings;
 pub mod hotline;
+pub mod outbox;
 pub mod registry;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -27,6 +28,7 @@ use super::AppState;
         (name = "hotline", description = "12345热线工单：导入、归属、未匹配队列、指标"),
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
+        (name = "mail", description = "邮件发件箱：状态、服务器应答、重试（仅市局管理员）"),
     )
 )]
 struct ApiDoc;
@@ -99,4 +101,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::list_user_tokens))
         .routes(routes!(accounts::list_audit))
+        .routes(routes!(outbox::list_outbox))
+        .routes(routes!(outbox::retry_outbox))
 }

@@ -6,6 +6,7 @@ mod audit;
 mod filings;
 mod hotline;
 mod login;
+mod outbox;
 mod registry;
 
 use askama::Template;
@@ -67,6 +68,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(accounts::change_password))
         .route("/account/tokens", post(accounts::create_token))
         .route("/tokens/{id}/revoke", post(accounts::revoke_token))
+        .route("/admin/outbox", get(outbox::list))
+        .route("/admin/outbox/{id}/retry", post(outbox::retry))
         .route("/assets/style.css", get(style))
 }
 
