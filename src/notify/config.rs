@@ -99,7 +99,7 @@ impl MailConfig {
             smtp_username: None,
             smtp_password: None,
             timeout_secs: 30,
-            batch_size: 20,
+            batch_size: 10,
             max_attempts: 10,
             poll_secs: 10,
             base_url: format!("http://{listen}"),

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -112,17 +112,22 @@ pub fn build(
         .recipient
         .parse()
         .map_err(|e| SendError::Permanent(format!("收件地址“{}”无效：{e}", m.recipient)))?;
-    lettre::Message::builder()
+    let builder = lettre::Message::builder()
         .from(from.clone())
         .to(to)
         .subject(m.subject.as_str())
         .message_id(Some(message_id(m.id, host)))
-        .date(SystemTime::from(m.created_at))
-        .multipart(MultiPart::alternative_plain_html(
+        .date(SystemTime::from(m.created_at));
+    // Messages queued before templates had an HTML part (migration 0010) go as plain text.
+    let built = if m.html.is_empty() {
+        builder.singlepart(SinglePart::plain(m.body.clone()))
+    } else {
+        builder.multipart(MultiPart::alternative_plain_html(
             m.body.clone(),
             m.html.clone(),
         ))
-        .map_err(|e| SendError::Permanent(format!("无法生成邮件：{e}")))
+    };
+    built.map_err(|e| SendError::Permanent(format!("无法生成邮件：{e}")))
 }
 
 /// Writes `outbox-{id}.eml` whole or not at all (a temporary file renamed into place): a

@@ -29,6 +29,9 @@ pub const FIRST_RETRY: Duration = Duration::minutes(1);
 pub const MAX_RETRY: Duration = Duration::hours(6);
 /// Passes `drain` makes at most before it returns (a bound, however busy the outbox).
 const MAX_PASSES: usize = 1000;
+/// What one attempt may take, in timeouts: lettre's timeout applies to the connection and to
+/// each command, and a send is several commands.
+const TIMEOUTS_PER_ATTEMPT: i32 = 3;
 
 /// The wait before the next attempt, after `attempts` attempts (1 → 1 min, 2 → 2 min, … ≤ 6 h).
 pub fn backoff(attempts: i64) -> Duration {
@@ -96,11 +99,15 @@ impl Worker {
         &self.id
     }
 
-    /// Long enough to send a whole batch one by one, each taking the full timeout (SMTP has
-    /// several round trips; four timeouts each), with a minute to spare.
+    /// Long enough to send a whole batch one by one, each attempt taking as long as it may,
+    /// with a minute to spare. (It is also how long a crashed worker's batch waits before
+    /// another worker takes it: a smaller batch or timeout shortens that.)
     fn lease(&self) -> Duration {
-        let per_message = self.timeout * 4;
-        per_message * i32::try_from(self.batch).unwrap_or(500) + Duration::minutes(1)
+        self.attempt_time() * i32::try_from(self.batch).unwrap_or(500) + Duration::minutes(1)
+    }
+
+    fn attempt_time(&self) -> Duration {
+        self.timeout * TIMEOUTS_PER_ATTEMPT
     }
 
     fn stopping(&self) -> bool {
@@ -121,7 +128,7 @@ impl Worker {
         for m in batch {
             // One more attempt must fit in the lease, or another worker may take the message
             // while this one is still talking to the server.
-            let too_late = Utc::now() + self.timeout * 4 >= lease_until;
+            let too_late = Utc::now() + self.attempt_time() >= lease_until;
             if self.stopping() || too_late {
                 let mut p = self.db.acquire().await?;
                 outbox::release(&mut p.conn(), m.id, &self.id).await?;

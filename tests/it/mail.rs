@@ -490,8 +490,47 @@ async fn file_transport_writes_one_parseable_eml(app: TestApp) {
     assert_eq!(r.status, Status::Sent);
     assert!(r.reply.unwrap().contains("outbox-"));
     assert_eq!(w.drain().await.unwrap().claimed, 0);
+
+    // A message queued before migration 0010 has no HTML part: it goes as plain text.
+    let old = queue(&app, "kefu@example.cn", &approved(6)).await;
+    aftercare::on_conn!(&mut app.db().acquire().await.unwrap().conn(), |c| {
+        sqlx::query("UPDATE outbox SET html = '' WHERE id = $1")
+            .bind(old)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .unwrap();
+    assert_eq!(w.drain().await.unwrap().sent, 1);
+    let raw = std::fs::read_to_string(dir.join(format!("outbox-{old}.eml"))).expect("eml");
+    let mail = Parsed::new(&raw);
+    assert!(mail.header("Content-Type").starts_with("text/plain"));
+    assert!(mail.decoded().contains("经理变更（第6号）已审核通过"));
 }
 both!(file_transport_writes_one_parseable_eml);
+
+async fn the_worker_in_serve_sends_and_stops(app: TestApp) {
+    let m = MailConfig {
+        poll_secs: 1,
+        ..MailConfig::default()
+    };
+    let t = Transport::from_config(&m, app.dir.path()).unwrap();
+    let running = aftercare::notify::worker::spawn(app.db().clone(), m, t).expect("spawn");
+    let id = queue(&app, "kefu@example.cn", &approved(1)).await;
+    let mut status = Status::Queued;
+    for _ in 0..100 {
+        status = row(&app, id).await.status;
+        if status == Status::Sent {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, Status::Sent);
+    tokio::time::timeout(std::time::Duration::from_secs(10), running.stop())
+        .await
+        .expect("stops promptly");
+}
+both!(the_worker_in_serve_sends_and_stops);
 
 // ---- the filing review writes the templated message ----
 
