@@ -370,6 +370,17 @@ async fn out_of_attempts_fails_until_retried(app: TestApp) {
         w.run_once(t0 + Duration::days(30)).await.unwrap().claimed,
         0
     );
+
+    // A recipient that is not an address fails at once, without a connection.
+    let bad = queue(&app, "kefu at example.cn", &approved(9)).await;
+    assert_eq!(w.run_once(Utc::now()).await.unwrap().failed, 1);
+    let r = row(&app, bad).await;
+    assert_eq!((r.status, r.attempts), (Status::Failed, 1));
+    assert!(
+        r.error_text().contains("收件地址“kefu at example.cn”无效"),
+        "{}",
+        r.error_text()
+    );
 }
 both!(out_of_attempts_fails_until_retried);
 
