@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `demo`, `user …`, `jurisdiction …`,
-//! `import-enterprises`, `import-projects`. Global flags go before or after the subcommand.
+//! `import-enterprises`, `import-projects`, `mail …`. Global flags go before or after the subcommand.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -90,9 +90,27 @@ enum Command {
     /// Check rule-set files and run golden cases against them.
     #[command(subcommand)]
     Rules(crate::scoring::cli::Command),
+    /// The e-mail outbox: send what is due, show its state, retry a failed message.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Benchmarks on generated data.
     #[command(subcommand)]
     Bench(crate::bench::Command),
+}
+
+#[derive(Subcommand, Debug)]
+enum MailCommand {
+    /// Send every due message once (today's digest first, when due), then exit.
+    Send,
+    /// Messages per status, and the latest failures with the server's answer.
+    Status,
+    /// Put a failed message back in the queue (recorded in the audit log).
+    Retry {
+        #[arg(long)]
+        id: i64,
+    },
+    /// Queue today's digest now, even before its time (once per recipient and day).
+    Digest,
 }
 
 #[derive(Args, Debug)]
@@ -286,6 +304,17 @@ async fn run(
             }
             let blobs = crate::blobs::LocalDir::new(config.blob_dir());
             let logins = crate::demo::build(&db, &blobs).await?;
+            // The demo's mail goes to .eml files in its own folder, never to a configured SMTP
+            // server: the demo's addresses are made up.
+            let eml = config.data_dir.join("mail");
+            let p = crate::notify::worker::Worker::new(
+                db.clone(),
+                &config.mail,
+                crate::notify::transport::Transport::File(eml.clone()),
+            )?
+            .drain()
+            .await?;
+            println!("\n演示邮件：{} 封，写入 {}", p.sent, eml.display());
             println!("\n演示数据已生成：{}", config.database_url);
             println!("\n  地址： http://{}/", config.listen);
             println!("\n  演示账号（密码均为 {}）：", crate::demo::PASSWORD);
@@ -389,12 +418,72 @@ async fn run(
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Rules(command) => return crate::scoring::cli::run(command, &config.rule_set),
+        Command::Mail(cmd) => return mail_command(cmd, &config, &cli_actor).await,
         Command::Bench(command) => return crate::bench::run(command, &config).await,
         Command::ImportEnterprises(args) => {
             return import_command(&config, args, true, &cli_actor).await
         }
         Command::ImportProjects(args) => {
             return import_command(&config, args, false, &cli_actor).await
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn mail_command(
+    cmd: MailCommand,
+    config: &Config,
+    actor: &Actor,
+) -> anyhow::Result<ExitCode> {
+    use crate::notify::{digest, outbox, transport::Transport, worker::Worker};
+    let db = open(config).await?;
+    match cmd {
+        MailCommand::Send => {
+            let d = digest::run_due(&db, &config.mail, chrono::Utc::now()).await?;
+            let transport = Transport::from_config(&config.mail, &config.data_dir)?;
+            let to = transport.describe();
+            let p = Worker::new(db.clone(), &config.mail, transport)?
+                .drain()
+                .await?;
+            println!(
+                "每日待办：新增 {} 封；发送（{to}）：取出 {}，已发送 {}，待重试 {}，失败 {}",
+                d.queued, p.claimed, p.sent, p.retrying, p.failed
+            );
+        }
+        MailCommand::Status => {
+            let mut pooled = db.acquire().await?;
+            let mut conn = pooled.conn();
+            for (status, n) in outbox::counts(&mut conn).await? {
+                println!("{:<8} {:<6} {n}", status.code(), status.label());
+            }
+            let paging = crate::registry::Paging::new(Some(1), Some(10))?;
+            let failed =
+                outbox::list(&mut conn, None, Some(outbox::Status::Failed), paging).await?;
+            for m in failed.items {
+                println!(
+                    "  #{} {} {} 尝试{}次：{}",
+                    m.id,
+                    m.recipient,
+                    m.kind,
+                    m.attempts,
+                    m.error_text()
+                );
+            }
+        }
+        MailCommand::Retry { id } => {
+            let mut tx = db.begin().await?;
+            let m = outbox::retry(&mut tx.conn(), actor, None, id).await?;
+            tx.commit().await?;
+            println!("邮件 #{} 已重新排队（{}）", m.id, m.recipient);
+        }
+        MailCommand::Digest => {
+            let now = chrono::Utc::now();
+            let day = now.with_timezone(&crate::time::china()).date_naive();
+            let d = digest::run(&db, &config.mail, day, now).await?;
+            println!(
+                "每日待办（{day}）：新增 {} 封，无待办 {} 人",
+                d.queued, d.empty
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

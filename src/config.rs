@@ -40,6 +40,8 @@ pub struct Config {
     pub rule_set: String,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
     pub log: String,
+    /// The `[mail]` section: how the outbox is sent (see `notify`).
+    pub mail: crate::notify::MailConfig,
 }
 
 /// The file form: every key optional; unknown keys are an error, so a typo does not silently
@@ -64,6 +66,7 @@ struct FileConfig {
     max_import_bytes: Option<u64>,
     rule_set: Option<String>,
     log: Option<String>,
+    mail: Option<crate::notify::config::MailFile>,
 }
 
 /// The global flags, as parsed by the CLI.
@@ -97,6 +100,7 @@ impl Config {
             max_import_bytes: 512 * 1024 * 1024,
             rule_set: "jining-2021".into(),
             log: "info".into(),
+            mail: crate::notify::MailConfig::default(),
         }
     }
 
@@ -223,6 +227,7 @@ impl Config {
             .or_else(|| std::env::var("RUST_LOG").ok())
             .or(file.log)
             .unwrap_or(c.log);
+        c.mail = crate::notify::config::load(file.mail.unwrap_or_default(), &env, c.listen)?;
         if c.session_ttl_minutes < 5 || c.login_max_failures < 1 || c.login_window_minutes < 1 {
             return Err(Error::invalid(
                 "config",
@@ -274,7 +279,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
         .map_err(|e| Error::invalid("config", format!("配置文件 {} 有误：{e}", path.display())))
 }
 
-fn pick<T: std::str::FromStr>(
+pub(crate) fn pick<T: std::str::FromStr>(
     env: Option<String>,
     file: Option<T>,
     default: T,

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_generations"),
     migration!(8, "0008_filings_generation"),
     migration!(9, "0009_cases"),
+    migration!(10, "0010_mail"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

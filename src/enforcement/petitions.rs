@@ -323,8 +323,9 @@ pub async fn remind_due(db: &Db, now: DateTime<Utc>) -> Result<usize> {
         })?;
         if inserted == 1 {
             let e = enterprise::get(&mut conn, eid).await?;
-            let due = epoch_date(received_at) + Duration::days(REPORT_DAYS);
-            mail::petition_due(&mut conn, &e, &ticket_no, due).await?;
+            let day = epoch_date(received_at);
+            let due = day + Duration::days(REPORT_DAYS);
+            mail::petition_due(&mut conn, &e, &ticket_no, day, due).await?;
             sent += 1;
         }
     }

@@ -1,40 +1,42 @@
-//! Notifications. Every message is written to the `outbox` table in the same transaction as
-//! the change it reports, so nothing is lost; the sender (SMTP through lettre, with retries)
-//! drains the outbox. This release records messages only — the notification issue adds the
-//! sender — so the outbox is the durable record of what is owed.
+//! Notifications by e-mail. Every message is written to the `outbox` table in the same
+//! transaction as the change it reports, so nothing is lost and nothing is sent for a change
+//! that rolled back; a worker ([`worker`]) drains the outbox over SMTP or into `.eml` files
+//! ([`transport`]), retrying with backoff until the server accepts or the attempts run out.
+//!
+//! - [`templates`]: the wording, one typed struct per kind of message, rendered from files
+//!   under `src/notify/templates/` (subject, plain text, HTML) with askama;
+//! - [`outbox`]: the queue's SQL: enqueue, claim with a lease, mark sent / retry / failed,
+//!   the admin's list and retry;
+//! - [`digest`]: the 09:30 daily digest for county officers and enterprise users (Art. 15, 16,
+//!   22 deadlines as they become known), once per recipient and day across instances.
 
-use chrono::Utc;
+pub mod config;
+pub mod digest;
+mod digest_cases;
+pub mod outbox;
+pub mod templates;
+pub mod transport;
+pub mod worker;
+
+pub use config::MailConfig;
+pub use templates::{Mail, Rendered};
 
 use crate::db::Conn;
 use crate::error::Result;
-use crate::on_conn;
 
-pub struct Message<'a> {
-    pub recipient: &'a str,
-    pub subject: String,
-    pub body: String,
-    /// What the message is about, e.g. `filing_approved`.
-    pub kind: &'static str,
+/// Renders `mail` and queues it for `to`, in the caller's transaction. A recipient without an
+/// address is skipped (nothing to send to): `false`.
+pub async fn enqueue<M: Mail>(conn: &mut Conn<'_>, to: &str, mail: &M) -> Result<bool> {
+    Ok(enqueue_id(conn, to, mail).await?.is_some())
 }
 
-/// Queues a message; a recipient without an address is skipped (nothing to send to).
-pub async fn enqueue(conn: &mut Conn<'_>, m: Message<'_>) -> Result<bool> {
-    if m.recipient.trim().is_empty() {
-        return Ok(false);
+/// [`enqueue`], answering the new outbox row's id.
+pub async fn enqueue_id<M: Mail>(conn: &mut Conn<'_>, to: &str, mail: &M) -> Result<Option<i64>> {
+    let to = to.trim();
+    if to.is_empty() {
+        return Ok(None);
     }
-    let now = Utc::now();
-    on_conn!(conn, |c| {
-        sqlx::query(
-        "INSERT INTO outbox (recipient, subject, body, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)"
-    )
-    .bind(m.recipient.trim())
-    .bind(&m.subject)
-    .bind(&m.body)
-    .bind(m.kind)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    Ok(true)
+    let rendered = mail.render()?;
+    let id = outbox::insert(conn, to, M::KIND, &rendered).await?;
+    Ok(Some(id))
 }

@@ -311,7 +311,8 @@ async fn multipart_field(bytes: axum::body::Bytes, boundary: String, name: &str)
     None
 }
 
-/// Serves until Ctrl-C / SIGTERM; expired sessions are purged in the background.
+/// Serves until Ctrl-C / SIGTERM; expired sessions are purged and mail is sent in the
+/// background.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
@@ -365,10 +366,29 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         state.db.clone(),
         std::future::pending::<()>(),
     ));
+    // The outbox sender and the daily digest; on shutdown it finishes the message in flight.
+    let mail = if state.config.mail.worker {
+        let transport = crate::notify::transport::Transport::from_config(
+            &state.config.mail,
+            &state.config.data_dir,
+        )?;
+        let mail = state.config.mail.clone();
+        Some(crate::notify::worker::spawn(
+            state.db.clone(),
+            mail,
+            transport,
+        )?)
+    } else {
+        None
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
-        .await?;
+        .await;
+    if let Some(mail) = mail {
+        mail.stop().await;
+    }
+    served?;
     Ok(())
 }
 

@@ -306,7 +306,11 @@ async fn case_flow(app: TestApp) {
     let mail = outbox_kinds(&app).await;
     assert_eq!(
         mail,
-        ["case_order", "case_verification", "case_verification"],
+        [
+            "rectification_order",
+            "verification_result",
+            "verification_result"
+        ],
         "order issued and each verification result"
     );
 }
@@ -379,6 +383,33 @@ async fn overdue_at_beijing_midnight(app: TestApp) {
             .unwrap()
             .is_empty());
     }
+    // The 09:30 digest lists the overdue order for the enterprise and the officers.
+    {
+        use aftercare::notify::digest::{gather, Recipient};
+        let mut p = app.db().acquire().await.unwrap();
+        for (county, enterprise) in [(None, Some(s.ent_a)), (Some(s.county_a), None)] {
+            let r = Recipient {
+                user_id: 1,
+                display_name: "x".into(),
+                email: "x@example.cn".into(),
+                county_id: county,
+                enterprise_id: enterprise,
+            };
+            let sections = gather(&mut p.conn(), &r, midnight + Duration::hours(10))
+                .await
+                .unwrap();
+            let case = sections
+                .iter()
+                .flat_map(|s| &s.items)
+                .find(|i| i.link == format!("/cases/{id}"))
+                .expect("the case in the digest");
+            assert!(
+                case.overdue && case.title.contains("逾期未改正"),
+                "{}",
+                case.title
+            );
+        }
+    }
     // The officer's list puts overdue cases first.
     let other = open(&mut oa, s.ent_a2, "no_org").await;
     let list = oa.get("/api/v1/cases?state=active").await.json();
@@ -401,11 +432,11 @@ async fn overdue_at_beijing_midnight(app: TestApp) {
     assert_eq!(
         mail,
         [
-            "case_order",
-            "case_reminder",
-            "case_reminder",
-            "case_overdue",
-            "case_verification"
+            "rectification_order",
+            "deadline_reminder",
+            "deadline_reminder",
+            "overdue_notice",
+            "verification_result"
         ]
     );
     let list = oa.get("/api/v1/cases?state=active").await.json();

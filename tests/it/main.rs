@@ -14,6 +14,7 @@ mod hotline;
 mod imports;
 mod imports_trust;
 mod login;
+mod mail;
 mod metrics_fresh;
 mod metrics_paging;
 mod perfweb;

@@ -506,3 +506,164 @@ pub fn hidden(html: &str, name: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A small SMTP server for the mail tests: greets, answers EHLO/HELO, MAIL, RCPT, DATA (with
+/// dot-unstuffing), NOOP, RSET and QUIT, and records each message. It can be stopped (the
+/// port then refuses connections) and started again on the same port, and told to refuse
+/// recipients containing some text with a permanent 550.
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    pub refuse: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let mut sink = SmtpSink {
+            addr: listener.local_addr().expect("addr"),
+            received: Default::default(),
+            refuse: Default::default(),
+            task: None,
+        };
+        sink.serve(listener);
+        sink
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (received, refuse) = (self.received.clone(), self.refuse.clone());
+        self.task = Some(tokio::spawn(async move {
+            // Connections live in the set, so stopping the accept loop drops them too.
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                conns.spawn(smtp_session(socket, received.clone(), refuse.clone()));
+            }
+        }));
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind");
+        self.serve(listener);
+    }
+
+    pub fn messages(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+}
+
+async fn smtp_session(
+    socket: tokio::net::TcpStream,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    refuse: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut envelope = Received {
+        from: String::new(),
+        to: Vec::new(),
+        data: String::new(),
+    };
+    let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let upper = line.to_ascii_uppercase();
+        let arg = |prefix: &str| {
+            line[prefix.len()..]
+                .trim()
+                .trim_matches(['<', '>'])
+                .to_string()
+        };
+        let reply: String = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            "250-sink.test\r\n250 8BITMIME".into()
+        } else if upper.starts_with("MAIL FROM:") {
+            envelope.from = arg("MAIL FROM:")
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_matches(['<', '>'])
+                .to_string();
+            "250 2.1.0 Ok".into()
+        } else if upper.starts_with("RCPT TO:") {
+            let to = arg("RCPT TO:");
+            if refuse
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|r| to.contains(r.as_str()))
+            {
+                format!("550 5.1.1 <{to}>: Recipient address rejected: User unknown")
+            } else {
+                envelope.to.push(to);
+                "250 2.1.5 Ok".into()
+            }
+        } else if upper == "DATA" {
+            let _ = write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await;
+            let mut data = String::new();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if l == "." {
+                    break;
+                }
+                data.push_str(
+                    l.strip_prefix('.')
+                        .filter(|_| l.starts_with(".."))
+                        .unwrap_or(&l),
+                );
+                data.push_str("\r\n");
+            }
+            envelope.data = data;
+            let mut all = received.lock().expect("lock");
+            all.push(std::mem::replace(
+                &mut envelope,
+                Received {
+                    from: String::new(),
+                    to: Vec::new(),
+                    data: String::new(),
+                },
+            ));
+            format!("250 2.0.0 Ok: queued as {}", all.len())
+        } else if upper == "NOOP" {
+            "250 2.0.0 Ok".into()
+        } else if upper == "RSET" {
+            envelope = Received {
+                from: String::new(),
+                to: Vec::new(),
+                data: String::new(),
+            };
+            "250 2.0.0 Ok".into()
+        } else if upper == "QUIT" {
+            let _ = write.write_all(b"221 2.0.0 Bye\r\n").await;
+            return;
+        } else {
+            "502 5.5.2 Error: command not recognized".into()
+        };
+        if write
+            .write_all(format!("{reply}\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}

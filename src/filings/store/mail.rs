@@ -1,68 +1,44 @@
-//! The wording of the messages a review sends the enterprise. Kept apart from the workflow
-//! so the text can be read (and changed) in one place.
+//! What a review tells the enterprise: the facts of the decision, put into the typed messages
+//! whose wording lives in `src/notify/templates/filing_*`.
 
 use std::collections::BTreeMap;
 
 use super::Filing;
-use crate::notify::Message;
+use crate::notify::templates::{FieldReason, FilingApproved, FilingReturned};
 use crate::registry::enterprise::Enterprise;
 
+/// `设立备案（第12号）`: how a message names the filing.
+fn what(f: &Filing) -> String {
+    format!("{}（第{}号）", f.kind.label(), f.id)
+}
+
 /// "Approved", noting a change that was filed late (Art. 6).
-pub(super) fn approved<'a>(
-    e: &'a Enterprise,
-    f: &Filing,
-    reviewer: &str,
-    late: bool,
-) -> Message<'a> {
-    let note = if late {
-        "（该变更报备逾期，已记录）"
-    } else {
-        ""
-    };
-    decision(
-        e,
-        f,
-        reviewer,
-        "通过",
-        "filing_approved",
-        &format!("已审核通过{note}。"),
-    )
+pub(super) fn approved(e: &Enterprise, f: &Filing, reviewer: &str, late: bool) -> FilingApproved {
+    FilingApproved {
+        enterprise: e.name.clone(),
+        filing: what(f),
+        late,
+        reviewer: reviewer.to_string(),
+    }
 }
 
 /// "Returned", with the reviewer's reason for each field.
-pub(super) fn rejected<'a>(
-    e: &'a Enterprise,
+pub(super) fn rejected(
+    e: &Enterprise,
     f: &Filing,
     reviewer: &str,
     reasons: &BTreeMap<String, String>,
-) -> Message<'a> {
-    let lines: Vec<String> = reasons
-        .iter()
-        .map(|(k, v)| format!("- {}：{v}", f.kind.field_label(k).unwrap_or("其他")))
-        .collect();
-    let message = format!(
-        "被退回，请按以下意见修改后重新提交：\n\n{}",
-        lines.join("\n")
-    );
-    decision(e, f, reviewer, "退回", "filing_rejected", &message)
-}
-
-fn decision<'a>(
-    e: &'a Enterprise,
-    f: &Filing,
-    reviewer: &str,
-    outcome: &str,
-    kind: &'static str,
-    message: &str,
-) -> Message<'a> {
-    let what = format!("{}（第{}号）", f.kind.label(), f.id);
-    Message {
-        recipient: &e.email,
-        subject: format!("【备案{outcome}】{what}"),
-        body: format!(
-            "{}：\n\n贵单位提交的{what}{message}\n\n审核人：{reviewer}\n",
-            e.name
-        ),
-        kind,
+) -> FilingReturned {
+    FilingReturned {
+        enterprise: e.name.clone(),
+        filing: what(f),
+        reasons: reasons
+            .iter()
+            .map(|(k, v)| FieldReason {
+                field: f.kind.field_label(k).unwrap_or("其他").to_string(),
+                reason: v.clone(),
+            })
+            .collect(),
+        reviewer: reviewer.to_string(),
     }
 }

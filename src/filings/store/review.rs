@@ -83,16 +83,9 @@ pub async fn approve(
         _ => false,
     };
     let message = mail::approved(&e, &before, &p.display_name, late);
-    decide(
-        conn,
-        p,
-        &before,
-        Status::Approved,
-        late,
-        &BTreeMap::new(),
-        message,
-    )
-    .await
+    let after = decide(conn, p, &before, Status::Approved, late, &BTreeMap::new()).await?;
+    notify::enqueue(conn, &e.email, &message).await?;
+    Ok(after)
 }
 
 /// Returns a filing with a reason for each field the officer objects to (`general` for the
@@ -122,11 +115,13 @@ pub async fn reject(
         ));
     }
     let message = mail::rejected(&e, &before, &p.display_name, &reasons);
-    decide(conn, p, &before, Status::Rejected, false, &reasons, message).await
+    let after = decide(conn, p, &before, Status::Rejected, false, &reasons).await?;
+    notify::enqueue(conn, &e.email, &message).await?;
+    Ok(after)
 }
 
-/// Records an officer's decision: the new status, the review, the audit entry, and the
-/// message to the enterprise in the outbox — all in the caller's transaction.
+/// Records an officer's decision: the new status, the review and the audit entry, in the
+/// caller's transaction (which the caller's message to the enterprise joins).
 async fn decide(
     conn: &mut Conn<'_>,
     p: &Principal,
@@ -134,7 +129,6 @@ async fn decide(
     status: Status,
     late: bool,
     reasons: &BTreeMap<String, String>,
-    message: notify::Message<'_>,
 ) -> Result<Filing> {
     set_status(conn, before.id, status, Some(p.user_id), late).await?;
     record_review(conn, p, before, status.code(), reasons).await?;
@@ -154,6 +148,5 @@ async fn decide(
         Some(&after),
     )
     .await?;
-    notify::enqueue(conn, message).await?;
     Ok(after)
 }

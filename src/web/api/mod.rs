@@ -5,6 +5,7 @@ pub mod cases;
 pub mod document;
 pub mod filings;
 pub mod hotline;
+pub mod outbox;
 pub mod registry;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -59,6 +60,7 @@ pub(crate) fn stored_file(
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "enforcement", description = "执法：案件（约谈、责令限期整改、整改、核查、逾期）、立案建议、群体上访跟进"),
         (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
+        (name = "mail", description = "邮件发件箱：状态、服务器应答、重试（仅市局管理员）"),
     )
 )]
 struct ApiDoc;
@@ -140,4 +142,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::list_user_tokens))
         .routes(routes!(accounts::list_audit))
+        .routes(routes!(outbox::list_outbox))
+        .routes(routes!(outbox::retry_outbox))
 }

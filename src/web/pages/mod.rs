@@ -7,6 +7,7 @@ mod cases;
 mod filings;
 mod hotline;
 mod login;
+mod outbox;
 mod registry;
 
 use askama::Template;
@@ -75,6 +76,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(accounts::change_password))
         .route("/account/tokens", post(accounts::create_token))
         .route("/tokens/{id}/revoke", post(accounts::revoke_token))
+        .route("/admin/outbox", get(outbox::list))
+        .route("/admin/outbox/{id}/retry", post(outbox::retry))
         .route("/assets/style.css", get(style))
 }
 
