@@ -99,9 +99,80 @@ macro_rules! deserialize_by_parse {
 deserialize_by_parse!(Mobile);
 deserialize_by_parse!(Hotline);
 
+/// When the hotline answers: days a week (1–7) and hours a day (1–24). A developer's handbook
+/// (seed 002) promises 7 days × at least 10 h; a rule set may ask for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "RawHours")]
+pub struct ServiceHours {
+    days_per_week: u8,
+    hours_per_day: u8,
+}
+
+#[derive(Deserialize)]
+struct RawHours {
+    days_per_week: i64,
+    hours_per_day: i64,
+}
+
+impl TryFrom<RawHours> for ServiceHours {
+    type Error = String;
+    fn try_from(r: RawHours) -> Result<Self, String> {
+        ServiceHours::new(r.days_per_week, r.hours_per_day)
+    }
+}
+
+impl ServiceHours {
+    pub fn new(days_per_week: i64, hours_per_day: i64) -> Result<ServiceHours, String> {
+        let days = u8::try_from(days_per_week)
+            .ok()
+            .filter(|d| (1..=7).contains(d))
+            .ok_or_else(|| format!("每周服务天数应为 1–7，而不是 {days_per_week}"))?;
+        let hours = u8::try_from(hours_per_day)
+            .ok()
+            .filter(|h| (1..=24).contains(h))
+            .ok_or_else(|| format!("每天服务小时数应为 1–24，而不是 {hours_per_day}"))?;
+        Ok(ServiceHours {
+            days_per_week: days,
+            hours_per_day: hours,
+        })
+    }
+
+    pub fn days_per_week(self) -> u8 {
+        self.days_per_week
+    }
+
+    pub fn hours_per_day(self) -> u8 {
+        self.hours_per_day
+    }
+}
+
+impl fmt::Display for ServiceHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "每周{}天，每天{}小时",
+            self.days_per_week, self.hours_per_day
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_hours_are_bounded() {
+        assert_eq!(
+            ServiceHours::new(7, 10).unwrap().to_string(),
+            "每周7天，每天10小时"
+        );
+        assert!(ServiceHours::new(8, 10).is_err());
+        assert!(ServiceHours::new(7, 0).is_err());
+        assert!(ServiceHours::new(7, 300).is_err());
+        let bad: Result<ServiceHours, _> =
+            serde_json::from_str(r#"{"days_per_week": 0, "hours_per_day": 10}"#);
+        assert!(bad.unwrap_err().to_string().contains("1–7"));
+    }
 
     #[test]
     fn phones() {

@@ -15,7 +15,7 @@ use crate::filings::{
     state, store, BoardContents, Documents, Establishment, HotlineChange, ManagerChange,
     NoticeBoard, Payload, Place, StaffMember, DOCUMENT_SLOTS,
 };
-use crate::phone::{Hotline, Mobile};
+use crate::phone::{Hotline, Mobile, ServiceHours};
 use crate::registry::enterprise::Enterprise;
 use crate::rules::RuleSet;
 
@@ -174,6 +174,12 @@ fn establishment(
         fund_fen: fund_yuan * 100,
         established_on: on,
         independent_department: true,
+        // Most promise the handbook's 7 days × 10 h or more; some file office hours only, some nothing.
+        service_hours: match rng.below(6) {
+            0 => None,
+            1 => Some(ServiceHours::new(5, 8).map_err(Error::Internal)?),
+            _ => Some(ServiceHours::new(7, 10 + rng.below(3) as i64).map_err(Error::Internal)?),
+        },
     }))
 }
 
@@ -328,6 +334,7 @@ pub async fn build(
             ctx.approved(m, officer, change, vec![]).await?;
             let hotline = Payload::HotlineChange(HotlineChange {
                 hotline: Hotline::parse("400-600-5370").map_err(Error::Internal)?,
+                service_hours: Some(ServiceHours::new(7, 12).map_err(Error::Internal)?),
                 effective_on: today - Duration::days(2),
             });
             ctx.submitted(m, hotline, vec![]).await?;

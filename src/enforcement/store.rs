@@ -45,7 +45,7 @@ pub struct OpenInput {
     /// Required when `ground` is `other`.
     #[serde(default)]
     pub ground_text: String,
-    /// The suggestion the case follows (`no_org`, `unanswered`), if any.
+    /// The suggestion the case follows (`no_org`, `unanswered`, `short_hours`), if any.
     #[serde(default)]
     pub suggestion: Option<String>,
 }

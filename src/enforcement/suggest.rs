@@ -7,8 +7,10 @@
 //!   Art. 15's 3 days (thresholds are rule-set parameters). An unknown answer rate (exports
 //!   without the response column) proposes nothing.
 //!
-//! Filed hotline hours (seed 002: 7 days, ≥ 10 h a day) are not proposed: establishment
-//! filings do not carry service hours yet, and no shipped rule set asks for them.
+//! - `short_hours`: an org whose filed hotline hours fall short of what the rule set asks
+//!   (`hotline_min_days_per_week`, `hotline_min_hours_per_day`; seed 002: 7 days, ≥ 10 h a
+//!   day). A set without them, or with 0, asks nothing; an org that filed no hours is unknown
+//!   and proposes nothing.
 
 use std::collections::HashSet;
 
@@ -35,6 +37,7 @@ use crate::scope::Scope;
 pub enum Kind {
     NoOrg,
     Unanswered,
+    ShortHours,
 }
 
 impl Kind {
@@ -42,11 +45,12 @@ impl Kind {
         match self {
             Kind::NoOrg => "no_org",
             Kind::Unanswered => "unanswered",
+            Kind::ShortHours => "short_hours",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::NoOrg, Kind::Unanswered]
+        [Kind::NoOrg, Kind::Unanswered, Kind::ShortHours]
             .into_iter()
             .find(|k| k.code() == s)
     }
@@ -55,6 +59,7 @@ impl Kind {
         match self {
             Kind::NoOrg => "有项目但无已备案的售后服务机构",
             Kind::Unanswered => "转办件大多未在3日内反馈",
+            Kind::ShortHours => "备案的电话服务时间不足",
         }
     }
 
@@ -62,7 +67,7 @@ impl Kind {
     pub fn ground(self) -> Ground {
         match self {
             Kind::NoOrg => Ground::NoOrg,
-            Kind::Unanswered => Ground::NotFunctioning,
+            Kind::Unanswered | Kind::ShortHours => Ground::NotFunctioning,
         }
     }
 }
@@ -129,6 +134,19 @@ pub async fn list(
             dismissed_reason: None,
         })
         .collect();
+    found.extend(
+        gaps.short_hours
+            .iter()
+            .filter(|(county, g)| sees(*county, g.enterprise_id))
+            .map(|(_, g)| Suggestion {
+                kind: Kind::ShortHours,
+                enterprise_id: g.enterprise_id,
+                enterprise_name: g.enterprise_name.clone(),
+                county_name: g.county_name.clone(),
+                evidence: g.detail.clone(),
+                dismissed_reason: None,
+            }),
+    );
     let weak: Vec<_> = metrics
         .enterprises
         .iter()
@@ -183,7 +201,7 @@ pub async fn list(
     found.retain_mut(|s| {
         // An org that was never set up cannot be "not functioning": the no-org case covers it.
         if has_active(s.enterprise_id, s.kind.ground())
-            || (s.kind == Kind::Unanswered && has_active(s.enterprise_id, Ground::NoOrg))
+            || (s.kind != Kind::NoOrg && has_active(s.enterprise_id, Ground::NoOrg))
         {
             return false;
         }

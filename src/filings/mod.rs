@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::phone::{Hotline, Mobile};
+use crate::phone::{Hotline, Mobile, ServiceHours};
 use crate::registry::CreditCode;
 
 #[derive(
@@ -135,6 +135,7 @@ impl Kind {
                 ("manager_mobile", "经理手机"),
                 ("office_address", "办公场所"),
                 ("hotline", "售后服务电话"),
+                ("service_hours", "电话服务时间"),
                 ("staff", "专职工作人员"),
                 ("fund_fen", "专项资金"),
                 ("established_on", "设立日期"),
@@ -151,6 +152,7 @@ impl Kind {
             ],
             Kind::HotlineChange => &[
                 ("hotline", "新售后服务电话"),
+                ("service_hours", "电话服务时间"),
                 ("effective_on", "变更生效日期"),
             ],
             Kind::StaffChange => &[
@@ -260,6 +262,9 @@ pub struct Establishment {
     pub established_on: NaiveDate,
     /// The org is a department independent of the enterprise's others (Art. 4).
     pub independent_department: bool,
+    /// When the hotline answers, if filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_hours: Option<ServiceHours>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -278,6 +283,9 @@ pub struct OfficeChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HotlineChange {
     pub hotline: Hotline,
+    /// When the hotline answers after the change, if filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_hours: Option<ServiceHours>,
     pub effective_on: NaiveDate,
 }
 

@@ -31,11 +31,14 @@ struct Key {
     filings: i64,
 }
 
-/// Both gap lists of the city, in county and name order, each gap with its county's id.
+/// The gap lists of the city, in county and name order, each gap with its county's id.
 #[derive(Debug, Default)]
 pub struct Gaps {
     pub without_org: Vec<(i64, EnterpriseGap)>,
     pub incomplete_coverage: Vec<(i64, EnterpriseGap)>,
+    /// Orgs whose filed hotline hours fall short of what the rule set asks (empty when it
+    /// asks nothing); an org that filed no hours is not listed: unknown, not short.
+    pub short_hours: Vec<(i64, EnterpriseGap)>,
 }
 
 #[derive(Default)]

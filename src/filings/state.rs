@@ -43,6 +43,8 @@ pub struct OrgState {
     pub manager_mobile: Option<String>,
     pub office_address: Option<String>,
     pub hotline: Option<String>,
+    /// When the hotline answers, as last filed.
+    pub service_hours: Option<crate::phone::ServiceHours>,
     pub staff: Vec<StaffMember>,
     pub fund_fen: i64,
     pub documents: Vec<DocumentRef>,
@@ -91,6 +93,7 @@ pub fn fold(
                 s.manager_mobile = Some(e.manager_mobile.to_string());
                 s.office_address = Some(e.office_address.clone());
                 s.hotline = Some(e.hotline.to_string());
+                s.service_hours = e.service_hours;
                 s.staff = e.staff.clone();
                 s.fund_fen = e.fund_fen;
             }
@@ -99,7 +102,11 @@ pub fn fold(
                 s.manager_mobile = Some(c.manager_mobile.to_string());
             }
             Payload::OfficeChange(c) => s.office_address = Some(c.office_address.clone()),
-            Payload::HotlineChange(c) => s.hotline = Some(c.hotline.to_string()),
+            Payload::HotlineChange(c) => {
+                s.hotline = Some(c.hotline.to_string());
+                // A change that does not mention the hours keeps those filed before.
+                s.service_hours = c.service_hours.or(s.service_hours);
+            }
             Payload::StaffChange(c) => s.staff = c.staff.clone(),
             Payload::Documents(_) => {
                 for file in files {

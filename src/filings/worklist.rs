@@ -198,6 +198,12 @@ pub async fn gaps(
             .push(project);
     }
     let boards = store::approved_boards_in(conn, county).await?;
+    let asked = asked_hours(rules, as_of);
+    let hours = match asked {
+        Some(_) => filed_hours(conn, county, as_of).await?,
+        None => HashMap::new(),
+    };
+    let mut short_hours = Vec::new();
     let mut without_org = Vec::new();
     let mut incomplete_coverage = Vec::new();
     for cand in candidates {
@@ -224,11 +230,77 @@ pub async fn gaps(
         if !cov.complete() {
             incomplete_coverage.push((cand.county_id, coverage_gap(&cand, &cov)));
         }
+        if let (Some((days, per_day)), Some(h)) = (asked, hours.get(&cand.id)) {
+            if i64::from(h.days_per_week()) < days || i64::from(h.hours_per_day()) < per_day {
+                short_hours.push((
+                    cand.county_id,
+                    EnterpriseGap {
+                        enterprise_id: cand.id,
+                        enterprise_name: cand.name.clone(),
+                        county_name: cand.county_name.clone(),
+                        projects: cand.projects,
+                        detail: format!(
+                            "备案的电话服务时间为{h}，少于每周{days}天、每天{per_day}小时"
+                        ),
+                    },
+                ));
+            }
+        }
     }
     Ok(Gaps {
         without_org,
         incomplete_coverage,
+        short_hours,
     })
+}
+
+/// The hotline hours the rule set asks for (days a week, hours a day), if it asks: both
+/// parameters present and above zero on `as_of`.
+fn asked_hours(rules: &RuleSet, as_of: NaiveDate) -> Option<(i64, i64)> {
+    let get = |name: &str| {
+        rules
+            .parameters
+            .contains_key(name)
+            .then(|| rules.value(name, as_of, None).value)
+            .filter(|v| *v > 0)
+    };
+    Some((
+        get("hotline_min_days_per_week")?,
+        get("hotline_min_hours_per_day")?,
+    ))
+}
+
+/// The hotline hours each enterprise filed last (by effective date, up to `as_of`): from its
+/// establishment, unless a later hotline change states new hours.
+async fn filed_hours(
+    conn: &mut Conn<'_>,
+    county: Option<i64>,
+    as_of: NaiveDate,
+) -> Result<HashMap<i64, crate::phone::ServiceHours>> {
+    let rows: Vec<(i64, String)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+        "SELECT f.enterprise_id, f.payload FROM filings f JOIN enterprises e ON e.id = f.enterprise_id
+         WHERE f.status = 'approved' AND f.kind IN ('establishment', 'hotline_change')
+           AND f.effective_on <= $1 AND ($2 IS NULL OR e.county_id = $2)
+         ORDER BY f.enterprise_id, f.effective_on, f.id"
+    )
+    .bind(as_of)
+    .bind(county)
+    .fetch_all(c)
+    .await
+    })?;
+    let mut out = HashMap::new();
+    for (enterprise, payload) in rows {
+        let filed = match serde_json::from_str::<super::Payload>(&payload) {
+            Ok(super::Payload::Establishment(e)) => e.service_hours,
+            Ok(super::Payload::HotlineChange(c)) => c.service_hours,
+            _ => None,
+        };
+        if let Some(h) = filed {
+            out.insert(enterprise, h);
+        }
+    }
+    Ok(out)
 }
 
 fn coverage_gap(cand: &Candidate, cov: &Coverage) -> EnterpriseGap {

@@ -27,6 +27,8 @@ use crate::registry::{Page, Paging};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Named apart from the registry's `Status` in the OpenAPI document.
+#[schema(as = OutboxStatus)]
 pub enum Status {
     Queued,
     Sending,

@@ -671,6 +671,74 @@ async fn suggestions(app: TestApp) {
     assert_eq!(r.json()["suggestion"], "unanswered");
     let b = list(Scope::County(s.county_b)).await;
     assert!(b.items.iter().all(|g| g.kind.code() != "unanswered"));
+
+    // Filed hotline hours short of the rule set's 7 days × 10 h: proposed, with the figures.
+    let mut ea2 = app.login("ent_a").await;
+    let payload = json!({
+        "kind": "establishment", "manager_name": "王经理", "manager_mobile": "13905371111",
+        "office_address": "济宁市任城区共青团路1号", "hotline": "0537-2345678",
+        "staff": [{"name": "员工1", "role": "客服", "mobile": "13905370001"}, {"name": "员工2", "role": "客服", "mobile": "13905370002"}],
+        "fund_fen": 5_000_000, "established_on": "2025-03-01", "independent_department": true,
+        "service_hours": {"days_per_week": 5, "hours_per_day": 8}
+    });
+    let bad = {
+        let mut p = payload.clone();
+        p["service_hours"]["days_per_week"] = json!(8);
+        p
+    };
+    let r = ea2
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/enterprises/{}/filings", s.ent_a),
+            &bad,
+        )
+        .await;
+    assert!(r.status.is_client_error(), "8 days a week: {}", r.status);
+    let r = ea2
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/enterprises/{}/filings", s.ent_a),
+            &payload,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let filing = r.json()["id"].as_i64().unwrap();
+    let r = ea2
+        .request(
+            Method::POST,
+            &format!("/api/v1/filings/{filing}/submit"),
+            None,
+            Vec::new(),
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = oa
+        .request(
+            Method::POST,
+            &format!("/api/v1/filings/{filing}/approve"),
+            None,
+            Vec::new(),
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let a = list(Scope::County(s.county_a)).await;
+    let short = a
+        .items
+        .iter()
+        .find(|g| g.kind.code() == "short_hours")
+        .expect("short hours");
+    assert_eq!(short.enterprise_id, s.ent_a);
+    assert!(
+        short.evidence.contains("每周5天，每天8小时"),
+        "{}",
+        short.evidence
+    );
+    assert!(a
+        .items
+        .iter()
+        .all(|g| g.kind.code() != "no_org" || g.enterprise_id != s.ent_a));
 }
 both!(suggestions);
 

@@ -296,6 +296,23 @@ async fn openapi_and_health(app: TestApp) {
     }
     assert!(doc["components"]["schemas"]["EnterpriseInput"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Two types with one schema name: the last one registered silently replaces the other, and
+    // every response that refers to the first then "violates" the document. Spot-check the
+    // names that were once taken twice.
+    let schemas = &doc["components"]["schemas"];
+    for (name, value) in [
+        ("Status", "active"),
+        ("FilingStatus", "approved"),
+        ("OutboxStatus", "queued"),
+        ("Kind", "establishment"),
+        ("SuggestionKind", "no_org"),
+        ("CaseState", "overdue"),
+    ] {
+        let values = schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}"));
+        assert!(values.iter().any(|v| v == value), "{name}: {values:?}");
+    }
     let resp = c.get("/login").await;
     assert_eq!(resp.headers["x-frame-options"], "DENY");
     assert!(resp.headers["content-security-policy"]

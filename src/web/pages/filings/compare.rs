@@ -70,6 +70,11 @@ pub fn compare(
             ),
             ("hotline", opt(&current.hotline), e.hotline.to_string()),
             (
+                "service_hours",
+                hours(current.service_hours),
+                hours(e.service_hours),
+            ),
+            (
                 "staff",
                 staff_list(&current.staff),
                 format!("{}（{}人）", staff_list(&e.staff), e.staff.len()),
@@ -127,6 +132,12 @@ pub fn compare(
         Payload::HotlineChange(c) => {
             vec![
                 ("hotline", opt(&current.hotline), c.hotline.to_string()),
+                (
+                    "service_hours",
+                    hours(current.service_hours),
+                    c.service_hours
+                        .map_or_else(|| hours(current.service_hours), |h| h.to_string()),
+                ),
                 ("effective_on", "—".into(), c.effective_on.to_string()),
             ]
         }
@@ -203,4 +214,8 @@ pub fn compare(
             field,
         })
         .collect()
+}
+
+fn hours(h: Option<crate::phone::ServiceHours>) -> String {
+    h.map_or_else(|| "未填报".into(), |h| h.to_string())
 }

@@ -11,7 +11,7 @@ use crate::filings::{
     HotlineChange, Kind, ManagerChange, NoticeBoard, OfficeChange, Payload, Place, StaffChange,
     StaffMember, MAX_STAFF,
 };
-use crate::phone::{Hotline, Mobile};
+use crate::phone::{Hotline, Mobile, ServiceHours};
 use crate::registry::project::Project;
 use crate::registry::CreditCode;
 
@@ -103,6 +103,20 @@ pub fn fields_for(kind: Kind, values: &Values, projects: &[Project]) -> Vec<Form
                 values,
                 "向社会公示的投诉电话，如 0537-2345678",
             ),
+            field(
+                "service_days",
+                "电话服务天数（每周）",
+                "text",
+                values,
+                HOURS_HELP,
+            ),
+            field(
+                "service_hours",
+                "电话服务时长（每天小时数）",
+                "text",
+                values,
+                "",
+            ),
             field("staff", "专职工作人员", "textarea", values, STAFF_HELP),
             field(
                 "fund_yuan",
@@ -131,6 +145,20 @@ pub fn fields_for(kind: Kind, values: &Values, projects: &[Project]) -> Vec<Form
         ],
         Kind::HotlineChange => vec![
             field("hotline", "新售后服务电话", "text", values, ""),
+            field(
+                "service_days",
+                "电话服务天数（每周）",
+                "text",
+                values,
+                HOURS_HELP,
+            ),
+            field(
+                "service_hours",
+                "电话服务时长（每天小时数）",
+                "text",
+                values,
+                "",
+            ),
             effective_on(values),
         ],
         Kind::StaffChange => vec![
@@ -276,6 +304,29 @@ fn board_cm(v: &Values, k: &str, label: &str) -> Result<i64> {
         .map_err(|m| Error::invalid(k, format!("{label}：{m}")))
 }
 
+const HOURS_HELP: &str = "可不填；如 7 天、每天 10 小时";
+
+/// The two service-hours fields: both empty, or both whole numbers in range.
+fn service_hours(v: &Values) -> Result<Option<ServiceHours>> {
+    let (days, hours) = (get(v, "service_days"), get(v, "service_hours"));
+    if days.is_empty() && hours.is_empty() {
+        return Ok(None);
+    }
+    let number = |k: &str, s: &str| {
+        crate::text::halfwidth(s)
+            .trim()
+            .trim_end_matches(['天', '时', '小'])
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| Error::invalid(k, format!("“{s}”应为整数")))
+    };
+    let days = number("service_days", days)?;
+    let hours = number("service_hours", hours)?;
+    ServiceHours::new(days, hours)
+        .map(Some)
+        .map_err(|m| Error::invalid("service_days", m))
+}
+
 /// A form's values as a payload; the error names the field.
 pub fn payload_from_form(kind: Kind, v: &Values) -> Result<Payload> {
     let checked = |k: &str| !get(v, k).is_empty();
@@ -290,6 +341,7 @@ pub fn payload_from_form(kind: Kind, v: &Values) -> Result<Payload> {
                 .ok_or_else(|| Error::invalid("fund_yuan", "专项资金应为金额，如 50000 或 5万"))?,
             established_on: date(v, "established_on")?,
             independent_department: checked("independent_department"),
+            service_hours: service_hours(v)?,
         }),
         Kind::ManagerChange => Payload::ManagerChange(ManagerChange {
             manager_name: get(v, "manager_name").into(),
@@ -302,6 +354,7 @@ pub fn payload_from_form(kind: Kind, v: &Values) -> Result<Payload> {
         }),
         Kind::HotlineChange => Payload::HotlineChange(HotlineChange {
             hotline: Hotline::parse(get(v, "hotline")).map_err(|m| Error::invalid("hotline", m))?,
+            service_hours: service_hours(v)?,
             effective_on: date(v, "effective_on")?,
         }),
         Kind::StaffChange => Payload::StaffChange(StaffChange {
@@ -369,6 +422,13 @@ fn yes(b: bool) -> String {
     }
 }
 
+fn set_hours(set: &mut impl FnMut(&str, String), h: Option<ServiceHours>) {
+    if let Some(h) = h {
+        set("service_days", h.days_per_week().to_string());
+        set("service_hours", h.hours_per_day().to_string());
+    }
+}
+
 /// A payload back into form values, for editing.
 pub fn form_values(payload: &Payload) -> Values {
     let mut v = Values::new();
@@ -385,6 +445,7 @@ pub fn form_values(payload: &Payload) -> Values {
             set("fund_yuan", format_yuan(e.fund_fen));
             set("established_on", e.established_on.to_string());
             set("independent_department", yes(e.independent_department));
+            set_hours(&mut set, e.service_hours);
         }
         Payload::ManagerChange(c) => {
             set("manager_name", c.manager_name.clone());
@@ -397,6 +458,7 @@ pub fn form_values(payload: &Payload) -> Values {
         }
         Payload::HotlineChange(c) => {
             set("hotline", c.hotline.to_string());
+            set_hours(&mut set, c.service_hours);
             set("effective_on", c.effective_on.to_string());
         }
         Payload::StaffChange(c) => {
