@@ -103,20 +103,8 @@ pub fn fields_for(kind: Kind, values: &Values, projects: &[Project]) -> Vec<Form
                 values,
                 "向社会公示的投诉电话，如 0537-2345678",
             ),
-            field(
-                "service_days",
-                "电话服务天数（每周）",
-                "text",
-                values,
-                HOURS_HELP,
-            ),
-            field(
-                "service_hours",
-                "电话服务时长（每天小时数）",
-                "text",
-                values,
-                "",
-            ),
+            hours_days(values),
+            hours_per_day(values),
             field("staff", "专职工作人员", "textarea", values, STAFF_HELP),
             field(
                 "fund_yuan",
@@ -145,20 +133,8 @@ pub fn fields_for(kind: Kind, values: &Values, projects: &[Project]) -> Vec<Form
         ],
         Kind::HotlineChange => vec![
             field("hotline", "新售后服务电话", "text", values, ""),
-            field(
-                "service_days",
-                "电话服务天数（每周）",
-                "text",
-                values,
-                HOURS_HELP,
-            ),
-            field(
-                "service_hours",
-                "电话服务时长（每天小时数）",
-                "text",
-                values,
-                "",
-            ),
+            hours_days(values),
+            hours_per_day(values),
             effective_on(values),
         ],
         Kind::StaffChange => vec![
@@ -305,6 +281,27 @@ fn board_cm(v: &Values, k: &str, label: &str) -> Result<i64> {
 }
 
 const HOURS_HELP: &str = "可不填；如 7 天、每天 10 小时";
+
+/// The two optional service-hours fields of the establishment and the hotline change.
+fn hours_days(values: &Values) -> FormField {
+    field(
+        "service_days",
+        "电话服务天数（每周）",
+        "text",
+        values,
+        HOURS_HELP,
+    )
+}
+
+fn hours_per_day(values: &Values) -> FormField {
+    field(
+        "service_hours",
+        "电话服务时长（每天小时数）",
+        "text",
+        values,
+        "",
+    )
+}
 
 /// The two service-hours fields: both empty, or both whole numbers in range.
 fn service_hours(v: &Values) -> Result<Option<ServiceHours>> {
