@@ -182,20 +182,33 @@ pub async fn list(
         }
     }
     // Enterprises that already have an active case on the suggestion's ground.
+    // Only the caller's enterprises: a county's officer reads the county's cases, not the city's.
+    let visible = crate::registry::visibility::ENTERPRISE_VISIBLE;
+    let active_sql = format!(
+        "SELECT c.enterprise_id, c.ground FROM cases c JOIN enterprises e ON e.id = c.enterprise_id
+         WHERE {visible} AND c.state NOT IN ('rectified', 'closed')"
+    );
     let active: HashSet<(i64, String)> =
         on_conn!(&mut conn, |c| sqlx::query_as::<_, (i64, String)>(
-            "SELECT enterprise_id, ground FROM cases WHERE state NOT IN ('rectified', 'closed')"
+            &active_sql
         )
+        .bind(scope.county())
+        .bind(scope.enterprise())
         .fetch_all(c)
         .await)?
         .into_iter()
         .collect();
-    let dismissed: Vec<(i64, String, String)> = on_conn!(&mut conn, |c| sqlx::query_as(
-        "SELECT enterprise_id, kind, reason FROM suggestion_dismissals WHERE year = $1"
-    )
-    .bind(year)
-    .fetch_all(c)
-    .await)?;
+    let dismissed_sql = format!(
+        "SELECT d.enterprise_id, d.kind, d.reason FROM suggestion_dismissals d
+         JOIN enterprises e ON e.id = d.enterprise_id WHERE {visible} AND d.year = $3"
+    );
+    let dismissed: Vec<(i64, String, String)> =
+        on_conn!(&mut conn, |c| sqlx::query_as(&dismissed_sql)
+            .bind(scope.county())
+            .bind(scope.enterprise())
+            .bind(year)
+            .fetch_all(c)
+            .await)?;
     let show_dismissed = q.dismissed.unwrap_or(false);
     let has_active = |e: i64, g: Ground| active.contains(&(e, g.code().to_string()));
     found.retain_mut(|s| {
