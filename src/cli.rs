@@ -87,6 +87,8 @@ enum Command {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
+    /// Run the annual credit evaluation of a year (stored as a draft), or its what-if.
+    Evaluate(crate::scoring::cli::EvaluateArgs),
     /// Check rule-set files and run golden cases against them.
     #[command(subcommand)]
     Rules(crate::scoring::cli::Command),
@@ -418,6 +420,10 @@ async fn run(
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Rules(command) => return crate::scoring::cli::run(command, &config.rule_set),
+        Command::Evaluate(args) => {
+            let db = open(&config).await?;
+            return crate::scoring::cli::evaluate(args, &db, &config, &cli_actor).await;
+        }
         Command::Mail(cmd) => return mail_command(cmd, &config, &cli_actor).await,
         Command::Bench(command) => return crate::bench::run(command, &config).await,
         Command::ImportEnterprises(args) => {

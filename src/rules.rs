@@ -49,7 +49,7 @@ pub struct DatedValue {
 }
 
 /// A parameter's value on a date, with where it came from (for traces and explanations).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resolved {
     pub name: String,
     pub value: i64,

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_filings_generation"),
     migration!(9, "0009_cases"),
     migration!(10, "0010_mail"),
+    migration!(11, "0011_evaluations"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -59,6 +59,14 @@ pub struct EnterpriseMetrics {
     pub closed_due: i64,
     pub revisited_in_7_days: i64,
     pub revisit_rate: Option<f64>,
+    /// Tickets closed (办结) by the period's end, and their share of all tickets.
+    pub handled: i64,
+    pub handled_rate: Option<f64>,
+    /// Forwarded tickets whose window of 3 working days (Qingdao: "三个工作日内做出处理意见")
+    /// has run out or been met, and those answered within it.
+    pub forwarded_due_working: i64,
+    pub answered_in_3_working_days: i64,
+    pub answer_rate_working: Option<f64>,
     /// Unknown when a ticket came from an export without the group-petition column.
     pub group_petitions: Option<i64>,
     /// Why a figure above is unknown, one `metric: reason` line each.
@@ -126,8 +134,10 @@ struct Frame {
     group: Vec<bool>,
     /// Codes into the facts table's category names.
     category: Vec<i64>,
+    /// When the 3-working-day answer window of a forwarded ticket ends (epoch seconds).
+    working_deadline: Vec<Option<i64>>,
     /// Per ticket: its import lacked a column this metric needs.
-    lacks: [Vec<bool>; 4],
+    lacks: [Vec<bool>; 6],
 }
 
 /// The metrics that need particular source columns, the fields each needs (all of `all`, and
@@ -139,7 +149,7 @@ struct Needs {
     reason: &'static str,
 }
 
-const NEEDS: [Needs; 4] = [
+const NEEDS: [Needs; 6] = [
     Needs {
         metric: "answer_rate",
         all: &["forwarded_at", "responded_at"],
@@ -164,7 +174,40 @@ const NEEDS: [Needs; 4] = [
         any: &[],
         reason: "导入文件缺少群体诉求列",
     },
+    Needs {
+        metric: "handled_rate",
+        all: &["closed_at"],
+        any: &[],
+        reason: "导入文件缺少办结时间列",
+    },
+    // Also lacking when the official calendar has no notice for the year of a forwarding
+    // (see `frame`).
+    Needs {
+        metric: "answer_rate_working",
+        all: &["forwarded_at", "responded_at"],
+        any: &[],
+        reason: "导入文件缺少转办时间或答复时间列，或缺少当年的工作日历",
+    },
 ];
+
+/// Qingdao: an opinion within three working days of receiving the complaint.
+pub const ANSWER_WORKING_DAYS: u16 = 3;
+
+/// The epoch second the 3-working-day window of a ticket forwarded at `at` ends: 00:00
+/// Beijing after the third working day following the forwarding day. `None` when the
+/// official calendar does not cover the days involved.
+fn working_deadline(at: i64, cache: &mut HashMap<i64, Option<i64>>) -> Option<i64> {
+    const CHINA: i64 = 8 * 3600;
+    let day = (at + CHINA).div_euclid(DAY);
+    *cache.entry(day).or_insert_with(|| {
+        let date = chrono::DateTime::from_timestamp(day * DAY, 0)?.date_naive();
+        let due = crate::calendar::Calendar::official()
+            .add_working_days(date, ANSWER_WORKING_DAYS)
+            .ok()?;
+        let days = (due - NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
+        Some((days + 1) * DAY - CHINA)
+    })
+}
 
 /// A metric's needs as bit masks over a ticket's `source_fields`: (all of, any of).
 fn masks(needs: &Needs) -> (i64, i64) {
@@ -181,6 +224,7 @@ fn frame(t: &Table, start: i64, end: i64, rollup: &HashMap<i64, (i64, i64)>) -> 
     let tz = crate::time::china();
     let needs_masks = NEEDS.each_ref().map(masks);
     let mut f = Frame::default();
+    let mut working = HashMap::new();
     let (enterprise, received) = (t.col(facts::ENTERPRISE), t.col(facts::RECEIVED));
     for r in 0..t.rows() {
         let (e, at) = (enterprise[r], received[r]);
@@ -204,17 +248,29 @@ fn frame(t: &Table, start: i64, end: i64, rollup: &HashMap<i64, (i64, i64)>) -> 
         for (lack, needs) in f.lacks.iter_mut().zip(needs_masks) {
             lack.push(lacks(needs, fields));
         }
+        let deadline = t
+            .opt(facts::FORWARDED, r)
+            .map(|at| working_deadline(at, &mut working));
+        if deadline == Some(None) {
+            if let Some(l) = f.lacks[5].last_mut() {
+                *l = true;
+            }
+        }
+        f.working_deadline.push(deadline.flatten());
     }
     f
 }
 
 fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
-    let [l0, l1, l2, l3] = f.lacks;
+    let [l0, l1, l2, l3, l4, l5] = f.lacks;
     let df = DataFrame::new(vec![
         Column::new("lacks0".into(), l0),
         Column::new("lacks1".into(), l1),
         Column::new("lacks2".into(), l2),
         Column::new("lacks3".into(), l3),
+        Column::new("lacks4".into(), l4),
+        Column::new("lacks5".into(), l5),
+        Column::new("working_deadline".into(), f.working_deadline),
         Column::new("enterprise".into(), f.enterprise),
         Column::new("month".into(), f.month),
         Column::new("forwarded".into(), f.forwarded),
@@ -241,6 +297,13 @@ fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFr
             .is_null()
             .or((col("revisited_at") - col("closed")).lt_eq(lit(REVISIT_WITHIN))),
     );
+    let forwarded_due_working = col("forwarded").is_not_null().and(
+        col("responded")
+            .is_not_null()
+            .or(col("working_deadline").lt_eq(lit(as_of))),
+    );
+    let answered_working = col("responded").lt(col("working_deadline"));
+    let handled = col("closed").lt_eq(lit(as_of));
     let main = df
         .clone()
         .lazy()
@@ -260,6 +323,11 @@ fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFr
             count(col("lacks1"), "lacks1"),
             count(col("lacks2"), "lacks2"),
             count(col("lacks3"), "lacks3"),
+            count(col("lacks4"), "lacks4"),
+            count(col("lacks5"), "lacks5"),
+            count(forwarded_due_working, "forwarded_due_working"),
+            count(answered_working, "answered_working"),
+            count(handled, "handled"),
         ])
         .collect()?;
     let by_category = df
@@ -359,11 +427,18 @@ pub async fn compute_from(
         get("revisited")?,
         get("group")?,
     );
+    let (handled, forwarded_due_working, answered_working) = (
+        get("handled")?,
+        get("forwarded_due_working")?,
+        get("answered_working")?,
+    );
     let lacking = [
         get("lacks0")?,
         get("lacks1")?,
         get("lacks2")?,
         get("lacks3")?,
+        get("lacks4")?,
+        get("lacks5")?,
     ];
     for i in 0..ids.len() {
         let known = |k: usize| lacking[k].get(i).is_none_or(|n| *n == 0);
@@ -391,6 +466,12 @@ pub async fn compute_from(
                 revisited_in_7_days: revisited[i],
                 revisit_rate: ratio(revisited[i], closed_due[i]).filter(|_| known(1)),
                 group_petitions: known(3).then_some(group[i]),
+                handled: handled[i],
+                handled_rate: ratio(handled[i], tickets[i]).filter(|_| known(4)),
+                forwarded_due_working: forwarded_due_working[i],
+                answered_in_3_working_days: answered_working[i],
+                answer_rate_working: ratio(answered_working[i], forwarded_due_working[i])
+                    .filter(|_| known(5)),
                 unknown,
                 ..Default::default()
             },

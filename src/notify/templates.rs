@@ -196,6 +196,48 @@ impl OverdueNotice {
     }
 }
 
+/// An evaluation run is publicized: the enterprise's total and until when it may object.
+#[derive(Debug, Clone)]
+pub struct EvaluationPublicized {
+    pub enterprise: String,
+    pub run: String,
+    pub year: i32,
+    pub total: i64,
+    pub no_2a: bool,
+    pub ends: NaiveDate,
+}
+mail!(
+    EvaluationPublicized,
+    "evaluation_publicized",
+    "evaluation_publicized/subject.txt",
+    "evaluation_publicized/body.txt",
+    "evaluation_publicized/body.html"
+);
+
+impl EvaluationPublicized {
+    pub fn ends_cn(&self) -> String {
+        cn_date(self.ends)
+    }
+}
+
+/// An objection to an item of the evaluation was decided.
+#[derive(Debug, Clone)]
+pub struct ObjectionDecided {
+    pub enterprise: String,
+    pub run: String,
+    pub item: String,
+    pub upheld: bool,
+    pub reason: String,
+    pub total: i64,
+}
+mail!(
+    ObjectionDecided,
+    "objection_decided",
+    "objection_decided/subject.txt",
+    "objection_decided/body.txt",
+    "objection_decided/body.html"
+);
+
 /// The officer's verification of a rectification.
 #[derive(Debug, Clone)]
 pub struct VerificationResult {

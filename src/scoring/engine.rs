@@ -4,14 +4,14 @@
 //! article, pass / fail / unknown, in plain Chinese.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::lang::{Compare, Condition, HitPolicy, Literal, OnUnknown, RuleBook};
 use super::metrics::{self, Inputs, Value};
 use crate::registry::Grade;
 use crate::rules::{Resolved, RuleSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Pass,
@@ -30,7 +30,7 @@ impl Outcome {
 }
 
 /// One comparison as evaluated.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     pub metric: String,
     pub label: String,
@@ -44,7 +44,7 @@ pub struct Check {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Item {
     pub rule: String,
     pub article: String,
@@ -52,10 +52,14 @@ pub struct Item {
     pub outcome: Outcome,
     pub points: i64,
     pub flag: Option<String>,
+    /// What the rule gives when it holds, whether it did or not (an upheld objection on an
+    /// item that did not apply awards these).
+    #[serde(default)]
+    pub rule_points: i64,
     pub checks: Vec<Check>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evaluation {
     pub items: Vec<Item>,
     pub total: i64,
@@ -155,7 +159,9 @@ impl Ctx<'_> {
                 Some(OnUnknown::Fail) => {
                     (Outcome::Fail, format!("{label} {value}，按规则视为不满足"))
                 }
-                None => (Outcome::Unknown, format!("{label} {value}，无法判断")),
+                Some(OnUnknown::Unknown) | None => {
+                    (Outcome::Unknown, format!("{label} {value}，无法判断"))
+                }
             },
         };
         self.checks.push(Check {
@@ -199,6 +205,7 @@ pub fn evaluate(
             outcome,
             points: if applies { rule.points } else { 0 },
             flag: rule.flag.clone().filter(|_| applies),
+            rule_points: rule.points,
             checks: ctx.checks,
         });
     }
@@ -211,6 +218,10 @@ pub fn evaluate(
             flags.sort();
             flags.dedup();
             (total, flags)
+        }
+        HitPolicy::Checks => {
+            let met = items.iter().filter(|i| i.outcome == Outcome::Pass).count();
+            (i64::try_from(met).unwrap_or(i64::MAX), Vec::new())
         }
     };
     Evaluation {

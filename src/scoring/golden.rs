@@ -18,7 +18,8 @@
 //!
 //! A metric is a number, `true`/`false`, or `{ unknown = "why" }`. `grade` (e.g. `"fourth"`)
 //! sets the qualification grade for parameters that depend on it. `items` lists the points of
-//! the rules named; rules not named are not checked.
+//! the rules named, `outcomes` their results (`"pass"`, `"fail"`, `"unknown"`, what a `checks`
+//! rule set is judged by); rules not named are not checked.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -60,6 +61,9 @@ struct Expect {
     flags: Vec<String>,
     #[serde(default)]
     items: BTreeMap<String, i64>,
+    /// Each named rule's outcome (`pass`, `fail`, `unknown`): what a `checks` rule set gives.
+    #[serde(default)]
+    outcomes: BTreeMap<String, super::engine::Outcome>,
 }
 
 /// What a golden file gave: each case's name and, when it failed, why.
@@ -113,6 +117,20 @@ pub fn run(file_name: &str, text: &str, dir: &Path) -> Result<Report, String> {
                     wrong.push(format!(
                         "{rule}：得 {} 分，应为 {points} 分（{}）",
                         i.points,
+                        why.join("；")
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        for (rule, outcome) in &c.expect.outcomes {
+            match ev.items.iter().find(|i| &i.rule == rule) {
+                None => wrong.push(format!("没有规则“{rule}”")),
+                Some(i) if i.outcome != *outcome => {
+                    let why: Vec<&str> = i.checks.iter().map(|c| c.explanation.as_str()).collect();
+                    wrong.push(format!(
+                        "{rule}：结果 {:?}，应为 {outcome:?}（{}）",
+                        i.outcome,
                         why.join("；")
                     ))
                 }

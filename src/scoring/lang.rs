@@ -90,6 +90,9 @@ impl fmt::Display for Op {
 pub enum OnUnknown {
     Pass,
     Fail,
+    /// Stays unknown: the item is reported as undecided (for compliance checks, where neither
+    /// answer would be true).
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +145,9 @@ pub struct Rule {
 pub enum HitPolicy {
     /// Every rule that holds applies: points add up, flags are collected.
     Sum,
+    /// Compliance checks: each rule is met or not (or undecided); rules carry no points or
+    /// flags, and the total counts the checks met.
+    Checks,
 }
 
 /// The rules part of a rule-set file.
@@ -213,11 +219,16 @@ pub fn parse(text: &str, params: &RuleSet, date: NaiveDate) -> Result<RuleBook, 
         if !seen.insert(rule.id.as_str()) {
             say(format!("规则 id “{}” 重复", rule.id));
         }
-        if rule.points == 0 && rule.flag.is_none() {
-            say(format!(
-                "规则“{}”既无分值（points）也无标记（flag），无法合并",
+        match hit_policy {
+            HitPolicy::Sum if rule.points == 0 && rule.flag.is_none() => say(format!(
+                "规则“{}”既无分值（points）也无标记（flag），hit_policy = \"sum\" 无法合并",
                 rule.id
-            ));
+            )),
+            HitPolicy::Checks if rule.points != 0 || rule.flag.is_some() => say(format!(
+                "规则“{}”有分值或标记，而 hit_policy = \"checks\" 只判断是否达标，不合并分值或标记",
+                rule.id
+            )),
+            _ => {}
         }
         if let Some(flag) = &rule.flag {
             if !FLAGS.iter().any(|(f, _)| f == flag) {
@@ -311,7 +322,7 @@ fn check(
             }
             if def.may_be_unknown && cmp.unknown.is_none() {
                 say(format!(
-                    "规则“{rule}”：指标“{}”可能无数据，须写明 unknown = \"pass\" 或 \"fail\"",
+                    "规则“{rule}”：指标“{}”可能无数据，须写明 unknown = \"pass\"、\"fail\" 或 \"unknown\"",
                     cmp.metric
                 ));
             }

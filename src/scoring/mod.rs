@@ -3,16 +3,24 @@
 //! parameters ([`lang`]); the engine evaluates them with a trace for every comparison
 //! ([`engine`]); golden files pin what a rule set must give ([`golden`]).
 //!
-//! This release has the language, its checks, the engine and the golden tests. Computing
-//! the metrics from the database, evaluation runs, publicity and objections come next.
+//! A year's evaluation gathers every enterprise's metrics in bulk ([`gather`]), evaluates
+//! them and stores the run with its hashes ([`run`]); the run is then publicized, objected
+//! to and finalized ([`objection`]) and read by officers and enterprises ([`results`]).
+//! [`whatif`] re-evaluates a run's frozen inputs under a draft rule set.
 
+pub mod access;
 pub mod cli;
 pub mod engine;
+pub mod gather;
 pub mod golden;
 pub mod lang;
 pub mod metrics;
+pub mod objection;
+pub mod results;
+pub mod run;
+pub mod whatif;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::rules::RuleSet;
 use lang::{Problem, RuleBook};
@@ -21,6 +29,33 @@ use lang::{Problem, RuleBook};
 pub struct Loaded {
     pub params: RuleSet,
     pub book: RuleBook,
+}
+
+/// Gathers the year's inputs as of `today` (31 December for a past year), evaluates every
+/// enterprise under the rule-set text and stores the run as a draft.
+pub async fn evaluate_year(
+    db: &crate::db::Db,
+    facts: &crate::hotline::facts::FactStore,
+    actor: &crate::audit::Actor,
+    rules_text: &str,
+    year: i32,
+    today: NaiveDate,
+    force: bool,
+) -> crate::error::Result<run::Run> {
+    let as_of = gather::as_of(year, today)
+        .filter(|d| d.year() == year)
+        .ok_or_else(|| {
+            crate::error::Error::invalid("year", format!("{year}年尚未开始，无法评价"))
+        })?;
+    let prepared = run::prepare(rules_text, year, as_of, force)?;
+    let snapshot = {
+        let mut pooled = db.acquire().await?;
+        let mut conn = pooled.conn();
+        let table = facts.current(&mut conn).await?;
+        gather::gather(&mut conn, table, &prepared.loaded.params, year, as_of).await?
+    };
+    let results = prepared.evaluate(&snapshot);
+    run::store(db, actor, &prepared, &snapshot, &results).await
 }
 
 /// Reads and checks a rule-set file for an evaluation on `date`; every problem is reported,

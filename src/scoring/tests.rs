@@ -199,3 +199,54 @@ fn the_trace_explains_in_plain_chinese() {
         staff.explanation
     );
 }
+
+#[test]
+fn a_checks_rule_set_combines_no_points() {
+    let head = HEAD.replace("hit_policy = \"sum\"", "hit_policy = \"checks\"");
+    let bad = format!(
+        "{head}{}",
+        rule("s", r#"{ metric = "tickets", op = ">=", value = 1 }"#)
+    );
+    let got = load(&bad, date()).err().unwrap();
+    assert!(got[0].message.contains("checks"), "{got:?}");
+    let good = format!(
+        "{head}\n[[rules]]\nid = \"c\"\narticle = \"a\"\ndescription = \"d\"\n[rules.when]\nall = [ {{ metric = \"satisfaction_pct\", op = \">=\", value = 90, unknown = \"unknown\" }} ]\n"
+    );
+    let loaded = load(&good, date()).unwrap();
+    let mut inputs = super::metrics::Inputs::new();
+    inputs.insert(
+        "satisfaction_pct".into(),
+        super::metrics::Value::unknown("x"),
+    );
+    let ev = super::engine::evaluate(&loaded.book, &loaded.params, date(), None, &inputs);
+    assert_eq!(ev.items[0].outcome, super::engine::Outcome::Unknown);
+    assert_eq!(ev.total, 0);
+    inputs.insert(
+        "satisfaction_pct".into(),
+        super::metrics::Value::Number(90.0),
+    );
+    let ev = super::engine::evaluate(&loaded.book, &loaded.params, date(), None, &inputs);
+    assert_eq!(
+        (ev.items[0].outcome, ev.total),
+        (super::engine::Outcome::Pass, 1)
+    );
+}
+
+#[test]
+fn a_year_outside_the_validity_window_is_refused_unless_forced() {
+    let text = crate::rules::RuleSet::shipped_text("jining-2021").unwrap();
+    let d = |y| NaiveDate::from_ymd_opt(y, 12, 31).unwrap();
+    let err = super::run::prepare(text, 2020, d(2020), false)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("有效期"), "{err}");
+    let err = super::run::prepare(text, 2027, d(2027), false)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("--force"), "{err}");
+    let forced = super::run::prepare(text, 2027, d(2027), true).unwrap();
+    assert!(forced.outside_window);
+    let inside = super::run::prepare(text, 2021, d(2021), false).unwrap();
+    assert!(!inside.outside_window);
+    assert_eq!(inside.publicity_days(d(2021)), 7);
+}

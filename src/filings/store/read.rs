@@ -150,6 +150,38 @@ pub async fn approved(
     Ok(out)
 }
 
+/// [`approved`] for every enterprise at once (the annual evaluation): two statements
+/// however many enterprises there are, each enterprise's filings in the same order.
+pub async fn approved_all(
+    conn: &mut Conn<'_>,
+) -> Result<std::collections::HashMap<i64, Vec<(Filing, Vec<FileRef>)>>> {
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, Row>("SELECT * FROM filings WHERE status = 'approved'")
+            .fetch_all(c)
+            .await
+    })?;
+    let mut files: std::collections::HashMap<i64, Vec<FileRef>> = Default::default();
+    for f in on_conn!(conn, |c| sqlx::query_as::<_, FileRef>(
+        "SELECT ff.* FROM filing_files ff JOIN filings f ON f.id = ff.filing_id
+         WHERE f.status = 'approved' ORDER BY ff.slot, ff.id"
+    )
+    .fetch_all(c)
+    .await)?
+    {
+        files.entry(f.filing_id).or_default().push(f);
+    }
+    let mut out: std::collections::HashMap<i64, Vec<(Filing, Vec<FileRef>)>> = Default::default();
+    for r in rows {
+        let f: Filing = r.try_into()?;
+        let fs = files.remove(&f.id).unwrap_or_default();
+        out.entry(f.enterprise_id).or_default().push((f, fs));
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|(f, _)| (f.payload.effective_on(), f.decided_at, f.id));
+    }
+    Ok(out)
+}
+
 /// Projects whose notice boards an enterprise answers for: its own, and from the date of
 /// their revocation or cancellation those of its subsidiaries (Art. 7).
 pub async fn answerable_projects(
