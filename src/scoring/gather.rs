@@ -96,7 +96,13 @@ pub async fn gather(
         .fetch_all(c)
         .await
     })?;
-    let approved = filings::approved_all(conn).await?;
+    // As of the evaluation date: a filing approved later (even one taking effect earlier)
+    // did not count then, and must not change a re-run of a past year.
+    let cutoff = as_of_end_utc(as_of)?;
+    let mut approved = filings::approved_all(conn).await?;
+    for list in approved.values_mut() {
+        list.retain(|(f, _)| f.decided_at.is_some_and(|d| d < cutoff));
+    }
     let mut codes: Vec<crate::registry::CreditCode> = approved
         .values()
         .flatten()
@@ -123,7 +129,17 @@ pub async fn gather(
             .or_default()
             .push(project);
     }
-    let boards = filings::approved_boards_in(conn, None).await?;
+    // Boards from the same filings, in the order they were decided (the first at a place is
+    // its evidence), so a board approved after the evaluation date does not count either.
+    let mut boards = state::BoardsByOwner::new();
+    for (owner, list) in &approved {
+        let mut own: Vec<_> = list
+            .iter()
+            .filter_map(|(f, _)| Some((f.decided_at, f.id, f.payload.place()?)))
+            .collect();
+        own.sort_by_key(|(at, id, _)| (*at, *id));
+        boards.insert(*owner, own.into_iter().map(|(_, id, p)| (id, p)).collect());
+    }
 
     let as_of_end = as_of
         .succ_opt()
@@ -196,6 +212,14 @@ pub async fn gather(
         as_of,
         subjects,
     })
+}
+
+fn as_of_end_utc(as_of: NaiveDate) -> Result<chrono::DateTime<chrono::Utc>> {
+    as_of
+        .succ_opt()
+        .map(day_start)
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .ok_or(Error::invalid("year", "年份无效"))
 }
 
 fn org_metrics(inputs: &mut Inputs, org: &state::OrgState, year: i32) {

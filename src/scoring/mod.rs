@@ -11,6 +11,7 @@
 pub mod access;
 pub mod cli;
 pub mod engine;
+pub mod export;
 pub mod gather;
 pub mod golden;
 pub mod lang;

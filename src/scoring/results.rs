@@ -37,6 +37,23 @@ impl ResultRow {
     pub fn change(&self) -> Option<i64> {
         self.prev_total.map(|p| self.final_total - p)
     }
+
+    /// "+5", "-20", "0", or "—" without a previous year.
+    pub fn change_text(&self) -> String {
+        match self.change() {
+            Some(c) if c > 0 => format!("+{c}"),
+            Some(c) => c.to_string(),
+            None => "—".into(),
+        }
+    }
+
+    pub fn change_class(&self) -> &'static str {
+        match self.change() {
+            Some(c) if c > 0 => "good",
+            Some(c) if c < 0 => "bad",
+            _ => "",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::support::{code, Client, Resp, TestApp};
 
-fn png(seed: u8) -> Vec<u8> {
+pub(crate) fn png(seed: u8) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(40, 30, image::Rgb([seed, 120, 200]));
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -25,14 +25,14 @@ fn jpeg() -> Vec<u8> {
     out.into_inner()
 }
 
-const PDF: &[u8] =
+pub(crate) const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 fn today() -> NaiveDate {
     aftercare::time::today()
 }
 
-fn establishment(staff: usize) -> Value {
+pub(crate) fn establishment(staff: usize) -> Value {
     let members: Vec<Value> =
         (0..staff).map(|i| json!({"name": format!("员工{i}"), "role": "客服专员", "mobile": format!("1390537000{i}")})).collect();
     json!({
@@ -42,7 +42,7 @@ fn establishment(staff: usize) -> Value {
     })
 }
 
-fn board(place: Value) -> Value {
+pub(crate) fn board(place: Value) -> Value {
     json!({"kind": "notice_board", "place": place, "width_cm": 120, "height_cm": 90, "contents": {
         "service_content": true, "responsible_person": true, "office_address": true, "service_phone": true, "guidance_phone": true}})
 }
@@ -79,7 +79,7 @@ async fn upload(c: &mut Client<'_>, id: i64, slot: &str, bytes: Vec<u8>) -> Resp
 }
 
 /// Files, submits and has `officer` approve; returns the filing id.
-async fn approved(
+pub(crate) async fn approved(
     app: &TestApp,
     enterprise: i64,
     user: &str,

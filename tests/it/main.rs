@@ -9,6 +9,7 @@ mod accounts;
 mod audit_log;
 mod bounds;
 mod cases;
+mod evaluation;
 mod filings;
 mod hotline;
 mod imports;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod document;
+pub mod evaluations;
 pub mod filings;
 pub mod hotline;
 pub mod outbox;
@@ -59,6 +60,7 @@ pub(crate) fn stored_file(
         (name = "hotline", description = "12345热线工单：导入、归属、未匹配队列、指标"),
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "enforcement", description = "执法：案件（约谈、责令限期整改、整改、核查、逾期）、立案建议、群体上访跟进"),
+        (name = "evaluation", description = "年度信用评价：评价运行、各项得分与依据、公示、异议、导出、假设分析"),
         (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
         (name = "mail", description = "邮件发件箱：状态、服务器应答、重试（仅市局管理员）"),
     )
@@ -132,6 +134,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::dismiss_suggestion))
         .routes(routes!(cases::list_petitions))
         .routes(routes!(cases::record_petition))
+        .routes(routes!(evaluations::list_runs, evaluations::create_run))
+        .routes(routes!(evaluations::get_run))
+        .routes(routes!(evaluations::publicize))
+        .routes(routes!(evaluations::finalize))
+        .routes(routes!(evaluations::list_results))
+        .routes(routes!(evaluations::get_result))
+        .routes(routes!(evaluations::file_objection))
+        .routes(routes!(evaluations::decide_objection))
+        .routes(routes!(evaluations::export_results))
+        .routes(routes!(evaluations::what_if))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::disable_user))

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod cases;
+mod evaluations;
 mod filings;
 mod hotline;
 mod login;
@@ -65,6 +66,26 @@ pub fn router() -> Router<AppState> {
         .route("/cases/suggestions/dismiss", post(cases::dismiss))
         .route("/cases/{id}", get(cases::case_page))
         .route("/cases/{id}/events", post(cases::record_event))
+        .route(
+            "/evaluations",
+            get(evaluations::runs_page).post(evaluations::create),
+        )
+        .route("/evaluations/{id}", get(evaluations::run_page))
+        .route("/evaluations/{id}/publicize", post(evaluations::publicize))
+        .route("/evaluations/{id}/finalize", post(evaluations::finalize))
+        .route(
+            "/evaluations/{id}/what-if",
+            get(evaluations::what_if_page).post(evaluations::what_if_submit),
+        )
+        .route(
+            "/evaluations/{id}/enterprises/{enterprise_id}",
+            get(evaluations::result_page),
+        )
+        .route(
+            "/evaluations/{id}/enterprises/{enterprise_id}/objections",
+            post(evaluations::file_objection),
+        )
+        .route("/objections/{id}/decision", post(evaluations::decide))
         .route("/petitions", get(cases::petitions_page))
         .route("/petitions/{ticket_id}", post(cases::record_petition))
         .route("/users", get(accounts::users).post(accounts::create_user))

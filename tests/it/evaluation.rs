@@ -1,0 +1,527 @@
+//! The annual credit evaluation end to end through the real router: a small city built
+//! through the API (filings, 12345 tickets, an overdue rectification order), each
+//! enterprise's items against values worked out by hand, the hashes reproducing, scope on
+//! every read and write, publicity and objections with their denials, the what-if diff and
+//! the exports.
+
+use aftercare::enforcement::tick;
+use axum::http::{Method, StatusCode};
+use chrono::{Datelike, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::filings::{approved, board, establishment, png, PDF};
+use crate::support::{code, Client, TestApp};
+
+const HEADER: &str = "工单编号,受理时间,来源渠道,所属区县,小区名称,涉及企业,统一社会信用代码,诉求类别,诉求内容,转办时间,企业答复时间,办结时间,满意度,是否回访,回访时间,是否群体诉求";
+
+/// Five tickets in January of `y`: four for ent_a (all answered within 3 days; 3 of 4
+/// revisited within 7 days; 满意, 满意, 基本满意, 不满意), one for ent_b.
+fn tickets(y: i32, code_a: &str, code_b: &str) -> String {
+    let row = |n: u32, code: &str, sat: &str, revisited: &str| {
+        format!(
+            "T{n:03},{y}-01-02 09:00,电话,,,,{code},质量投诉,墙面开裂,{y}-01-02 10:00,{y}-01-03 10:00,{y}-01-04 10:00,{sat},{revisited},{},否",
+            if revisited == "是" { format!("{y}-01-06 10:00") } else { String::new() }
+        )
+    };
+    let mut s = format!("{HEADER}\r\n");
+    for r in [
+        row(1, code_a, "满意", "是"),
+        row(2, code_a, "满意", "是"),
+        row(3, code_a, "基本满意", "是"),
+        row(4, code_a, "不满意", "否"),
+        row(5, code_b, "满意", "是"),
+    ] {
+        s.push_str(&r);
+        s.push_str("\r\n");
+    }
+    s
+}
+
+fn find(rows: &Value, enterprise: i64) -> &Value {
+    rows["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["enterprise_id"] == enterprise)
+        .unwrap_or_else(|| panic!("no row for {enterprise}: {rows}"))
+}
+
+fn points(detail: &Value, rule: &str) -> i64 {
+    detail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["rule"] == rule)
+        .unwrap()["points"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    let mut p = app.db().acquire().await.unwrap();
+    match &mut p.conn() {
+        aftercare::db::Conn::Sqlite(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ()),
+        aftercare::db::Conn::Postgres(c) => sqlx::query(sql).execute(&mut **c).await.map(|_| ()),
+    }
+    .unwrap();
+}
+
+async fn outbox(app: &TestApp, kind: &str) -> usize {
+    let sql = "SELECT kind FROM outbox WHERE kind = $1";
+    let mut p = app.db().acquire().await.unwrap();
+    let kinds: Vec<String> = match &mut p.conn() {
+        aftercare::db::Conn::Sqlite(c) => {
+            sqlx::query_scalar(sql).bind(kind).fetch_all(&mut **c).await
+        }
+        aftercare::db::Conn::Postgres(c) => {
+            sqlx::query_scalar(sql).bind(kind).fetch_all(&mut **c).await
+        }
+    }
+    .unwrap();
+    kinds.len()
+}
+
+async fn post(c: &mut Client<'_>, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = c.send_json(Method::POST, path, &body).await;
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+async fn evaluation_end_to_end(app: TestApp) {
+    let s = app.seed().await;
+    let today = aftercare::time::today();
+    let y = today.year();
+    let force = y > 2026; // Jining's rules are valid 2021–2026 (Art. 23).
+
+    // ent_a: a complete org with every required board (org office; 甲花园's sales site and
+    // community, delivered 2023).
+    let mut est = establishment(3);
+    est["established_on"] = json!(format!("{y}-01-01"));
+    approved(&app, s.ent_a, "ent_a", "officer_a", &est, &[]).await;
+    let docs: Vec<(&str, Vec<u8>)> = ["functions", "duties", "commitment", "workflow"]
+        .into_iter()
+        .map(|slot| (slot, PDF.to_vec()))
+        .collect();
+    approved(
+        &app,
+        s.ent_a,
+        "ent_a",
+        "officer_a",
+        &json!({"kind": "documents", "note": "四项制度"}),
+        &docs,
+    )
+    .await;
+    for place in [
+        json!({"type": "org_office"}),
+        json!({"type": "sales_site", "project_id": s.proj_a}),
+        json!({"type": "community", "project_id": s.proj_a}),
+    ] {
+        approved(
+            &app,
+            s.ent_a,
+            "ent_a",
+            "officer_a",
+            &board(place),
+            &[("photo", png(7))],
+        )
+        .await;
+    }
+    // Tickets.
+    let mut admin = app.login("admin").await;
+    let csv = tickets(
+        y,
+        code("91370811MA0000001").as_str(),
+        code("91370812MA0000003").as_str(),
+    );
+    let r = admin
+        .post_bytes("/api/v1/hotline/imports?file_name=t.csv", csv.into_bytes())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // ent_a2: a rectification order due tomorrow, missed (Art. 22).
+    let deadline = today + Duration::days(1);
+    let mut oa = app.login("officer_a").await;
+    let (st, case) = post(
+        &mut oa,
+        "/api/v1/cases",
+        json!({"enterprise_id": s.ent_a2, "ground": "no_org"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{case}");
+    let case = case["id"].as_i64().unwrap();
+    let (st, body) = post(&mut oa, &format!("/api/v1/cases/{case}/events"), json!({"kind": "order",
+        "document_no": "任房整改〔2026〕9号", "requirements": "设立售后服务机构并报备", "deadline": {"on": deadline}})).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let after = aftercare::time::china()
+        .from_local_datetime(&(deadline + Duration::days(1)).and_hms_opt(0, 1, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(tick::run(app.db(), after).await.unwrap().overdue, 1);
+    if deadline.year() != y {
+        // Run on 31 December: the missed deadline counts for next year; count it for this one.
+        exec(&app, &format!("UPDATE case_overdues SET year = {y}")).await;
+    }
+
+    // Only city staff run an evaluation.
+    let body = json!({"year": y, "force": force});
+    assert_eq!(
+        post(&mut oa, "/api/v1/evaluations", body.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (st, run) = post(&mut admin, "/api/v1/evaluations", body.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{run}");
+    let id = run["id"].as_i64().unwrap();
+    assert_eq!(
+        (
+            run["status"].as_str(),
+            run["enterprises"].as_i64(),
+            run["forced"].as_bool()
+        ),
+        (Some("draft"), Some(3), Some(force))
+    );
+    // Outside the window without force: refused, naming the field.
+    let (st, err) = post(&mut admin, "/api/v1/evaluations", json!({"year": 2020})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["field"], "year");
+
+    // By hand: ent_a +5 (org complete: 3 staff ≥ 2, fund, 4 documents, 3 of 3 boards, 4/4
+    // answered ≥ 90 %, 3/4 = 75 % revisited ≥ 70 %) and 0 for the hotline (4 per 300 units is
+    // the city's worse half; 75 % satisfied of only 4 rated); ent_b 0 + 5 (no org; 1 per 300
+    // units: best quartile); ent_a2 −20 and no 2A (the missed order).
+    let rows = admin
+        .get(&format!("/api/v1/evaluations/{id}/results"))
+        .await
+        .json();
+    assert_eq!(rows["total"], 3);
+    let (a, b, a2) = (
+        find(&rows, s.ent_a),
+        find(&rows, s.ent_b),
+        find(&rows, s.ent_a2),
+    );
+    assert_eq!(
+        (
+            a["final_total"].as_i64(),
+            b["final_total"].as_i64(),
+            a2["final_total"].as_i64()
+        ),
+        (Some(5), Some(5), Some(-20))
+    );
+    assert_eq!(
+        (a["final_no_2a"].as_bool(), a2["final_no_2a"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let d = admin
+        .get(&format!("/api/v1/evaluations/{id}/results/{}", s.ent_a))
+        .await
+        .json();
+    assert_eq!(
+        (
+            points(&d, "org_complete"),
+            points(&d, "hotline"),
+            points(&d, "overdue")
+        ),
+        (5, 0, 0)
+    );
+    assert_eq!(d["inputs"]["revisited_7d_pct"], 75.0);
+    assert_eq!(d["inputs"]["board_coverage_pct"], 100.0);
+    assert_eq!(d["inputs"]["complaint_rate_quartile"], 3.0);
+    let trace = d["items"].to_string();
+    assert!(
+        trace.contains("满意率（满意+基本满意） 75.0%，低于 90.0%"),
+        "{trace}"
+    );
+    assert!(trace.contains("第十七条"), "parameters carry their article");
+    let d2 = admin
+        .get(&format!("/api/v1/evaluations/{id}/results/{}", s.ent_a2))
+        .await
+        .json();
+    assert_eq!(d2["flags"], json!(["no_2a"]));
+    assert!(
+        d2["inputs"]["satisfaction_pct"]["unknown"].is_string(),
+        "no tickets: unknown, not 0"
+    );
+
+    // The hashes reproduce on the same inputs.
+    let (_, again) = post(&mut admin, "/api/v1/evaluations", body).await;
+    for h in [
+        "rules_hash",
+        "inputs_hash",
+        "results_hash",
+        "engine_version",
+    ] {
+        assert_eq!(run[h], again[h], "{h}");
+    }
+    let second = again["id"].as_i64().unwrap();
+
+    // Scope: a county sees its own; another enterprise's result and a draft do not exist.
+    let mut ob = app.login("officer_b").await;
+    let mut ea = app.login("ent_a").await;
+    let mut eb = app.login("ent_b").await;
+    assert_eq!(
+        ob.get(&format!("/api/v1/evaluations/{id}/results"))
+            .await
+            .json()["total"],
+        1
+    );
+    assert_eq!(
+        ob.get(&format!("/api/v1/evaluations/{id}/results/{}", s.ent_a))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        ea.get(&format!("/api/v1/evaluations/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "a draft"
+    );
+
+    // Publicity: city staff only; one published run a year; every enterprise is mailed.
+    assert_eq!(
+        post(
+            &mut oa,
+            &format!("/api/v1/evaluations/{id}/publicize"),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (st, published) = post(
+        &mut admin,
+        &format!("/api/v1/evaluations/{id}/publicize"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{published}");
+    assert_eq!(published["status"], "publicized");
+    assert_eq!(
+        post(
+            &mut admin,
+            &format!("/api/v1/evaluations/{second}/publicize"),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(outbox(&app, "evaluation_publicized").await, 3);
+    assert_eq!(
+        ea.get(&format!("/api/v1/evaluations/{id}/results"))
+            .await
+            .json()["total"],
+        1
+    );
+
+    // Objections: only the enterprise, only on its own items, one per item.
+    let objections = format!("/api/v1/evaluations/{id}/results/{}/objections", s.ent_a);
+    let text = json!({"rule": "hotline", "text": "本企业已建立回访台账，满意率应按全部回访计算"});
+    assert_eq!(
+        post(&mut eb, &objections, text.clone()).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&mut oa, &objections, text.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(
+            &mut ea,
+            &objections,
+            json!({"rule": "nothing", "text": "x"})
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (st, o) = post(&mut ea, &objections, text.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{o}");
+    assert_eq!(
+        post(&mut ea, &objections, text).await.0,
+        StatusCode::CONFLICT
+    );
+    let objection = o["id"].as_i64().unwrap();
+    assert_eq!(
+        post(
+            &mut admin,
+            &format!("/api/v1/evaluations/{id}/finalize"),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT,
+        "window open"
+    );
+
+    // Decisions: the county's officers, never the enterprise itself.
+    let decide = format!("/api/v1/objections/{objection}/decision");
+    let upheld = json!({"uphold": true, "reason": "经核实，回访台账齐全，予以更正"});
+    assert_eq!(
+        post(&mut ea, &decide, upheld.clone()).await.0,
+        StatusCode::FORBIDDEN,
+        "an enterprise never decides its own objection"
+    );
+    assert_eq!(
+        post(&mut ob, &decide, upheld.clone()).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (st, o) = post(&mut oa, &decide, upheld.clone()).await;
+    assert_eq!(
+        (st, o["status"].as_str()),
+        (StatusCode::OK, Some("upheld")),
+        "{o}"
+    );
+    assert_eq!(
+        post(&mut oa, &decide, upheld).await.0,
+        StatusCode::CONFLICT,
+        "decided once"
+    );
+    let d = ea
+        .get(&format!("/api/v1/evaluations/{id}/results/{}", s.ent_a))
+        .await
+        .json();
+    assert_eq!(
+        (d["row"]["total"].as_i64(), d["row"]["final_total"].as_i64()),
+        (Some(5), Some(10))
+    );
+    let hotline = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["rule"] == "hotline")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            hotline["points"].as_i64(),
+            hotline["overridden"]["points_before"].as_i64()
+        ),
+        (Some(5), Some(0))
+    );
+    // ent_b objects; the window then closes with that objection still open.
+    let (st, ob_obj) = post(
+        &mut eb,
+        &format!("/api/v1/evaluations/{id}/results/{}/objections", s.ent_b),
+        json!({"rule": "org_complete", "text": "机构已于年初设立"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{ob_obj}");
+    exec(
+        &app,
+        &format!(
+            "UPDATE evaluation_runs SET publicity_ends = '{}' WHERE id = {id}",
+            today - Duration::days(1)
+        ),
+    )
+    .await;
+    assert_eq!(
+        post(
+            &mut ea,
+            &objections,
+            json!({"rule": "org_complete", "text": "晚了"})
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT,
+        "outside the window"
+    );
+    let (st, err) = post(
+        &mut admin,
+        &format!("/api/v1/evaluations/{id}/finalize"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "open objection");
+    assert!(err.to_string().contains("1件异议未审核"), "{err}");
+    let (st, _) = post(
+        &mut ob,
+        &format!("/api/v1/objections/{}/decision", ob_obj["id"]),
+        json!({"uphold": false, "reason": "年内未提交设立备案"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, fin) = post(
+        &mut admin,
+        &format!("/api/v1/evaluations/{id}/finalize"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (st, fin["status"].as_str()),
+        (StatusCode::OK, Some("final"))
+    );
+    assert_eq!(outbox(&app, "objection_decided").await, 2);
+
+    // What-if: with 4 rated tickets enough and 75 % satisfied enough, ent_a's hotline item
+    // would hold; only ent_a changes. City staff only.
+    let whatif = json!({"parameters": {"satisfaction_min_rated": 4, "satisfaction_min_pct": 75}});
+    assert_eq!(
+        post(
+            &mut oa,
+            &format!("/api/v1/evaluations/{id}/what-if"),
+            whatif.clone()
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (st, w) = post(
+        &mut admin,
+        &format!("/api/v1/evaluations/{id}/what-if"),
+        whatif,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{w}");
+    assert_eq!(w["changed"].as_array().unwrap().len(), 1, "{w}");
+    assert_eq!(w["changed"][0]["enterprise_id"], s.ent_a);
+    assert_eq!(
+        (
+            w["changed"][0]["before"].as_i64(),
+            w["changed"][0]["after"].as_i64()
+        ),
+        (Some(5), Some(10))
+    );
+    assert_eq!(w["changed"][0]["items"][0]["rule"], "hotline");
+
+    // Exports: officers, their scope; CSV with a BOM, XLSX a zip.
+    let csv = oa
+        .get(&format!("/api/v1/evaluations/{id}/export?format=csv"))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = String::from_utf8(csv.body.clone()).unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    assert_eq!(
+        text.lines().count(),
+        3,
+        "header and county A's two enterprises: {text}"
+    );
+    assert!(text.contains("济宁甲置业有限公司") && !text.contains("兖州丙"));
+    let x = admin
+        .get(&format!("/api/v1/evaluations/{id}/export?format=xlsx"))
+        .await;
+    assert!(x.body.starts_with(b"PK"));
+    assert_eq!(
+        ea.get(&format!("/api/v1/evaluations/{id}/export"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Pages: the officer's table, the enterprise's own result with its trace.
+    let page = admin.get(&format!("/evaluations/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("济宁乙置业有限公司"));
+    let page = ea
+        .get(&format!("/evaluations/{id}/enterprises/{}", s.ent_a))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("经异议更正"), "{}", page.text());
+    assert_eq!(
+        eb.get(&format!("/evaluations/{id}/enterprises/{}", s.ent_a))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(evaluation_end_to_end);
