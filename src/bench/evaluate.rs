@@ -41,6 +41,8 @@ pub struct Args {
     /// PostgreSQL instead of `<dir>/bench-evaluate.sqlite`; its `public` schema is dropped.
     pub database_url: Option<String>,
     pub json: bool,
+    /// After the timed run, time its parts one by one (a second draft run is stored).
+    pub phases: bool,
 }
 
 /// Rows per multi-row INSERT.
@@ -450,6 +452,63 @@ async fn seed_cases(conn: &mut Conn<'_>, args: &Args) -> Result<usize> {
     Ok(rows.len())
 }
 
+/// The parts of [`crate::scoring::evaluate_year`] timed one by one, on a fresh facts store:
+/// the facts read, the gather's queries, the whole gather, the engine, the store. Printed,
+/// and returned as (name, seconds) for the JSON line.
+async fn phases(
+    db: &Db,
+    dir: &std::path::Path,
+    text: &str,
+    year: i32,
+    today: NaiveDate,
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    use crate::scoring::{gather, run};
+    let mut out = Vec::new();
+    let as_of = gather::as_of(year, today).ok_or_else(|| anyhow::anyhow!("年份无效"))?;
+    let facts = FactStore::new(dir);
+    let prepared = run::prepare(text, year, as_of, false)?;
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    let t = Instant::now();
+    let table = facts.current(&mut conn).await?;
+    out.push(("facts_read", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    let approved = crate::filings::store::approved_all(&mut conn).await?;
+    out.push(("filings_approved_all", t.elapsed().as_secs_f64()));
+    drop(approved);
+    let t = Instant::now();
+    crate::filings::store::answerable_projects_in(&mut conn, None, as_of).await?;
+    crate::filings::store::approved_boards_in(&mut conn, None).await?;
+    out.push(("projects_and_boards", t.elapsed().as_secs_f64()));
+    let as_of_end = as_of
+        .succ_opt()
+        .map(crate::hotline::tickets::day_start)
+        .unwrap_or(i64::MAX);
+    let t = Instant::now();
+    crate::hotline::metrics::compute_from(&mut conn, Arc::clone(&table), year, None, as_of_end)
+        .await?;
+    out.push(("hotline_metrics", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    let snapshot = gather::gather(&mut conn, table, &prepared.loaded.params, year, as_of).await?;
+    out.push(("gather_total", t.elapsed().as_secs_f64()));
+    drop(pooled);
+    let t = Instant::now();
+    let results = prepared.evaluate(&snapshot);
+    out.push(("engine", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    snapshot.hash()?;
+    run::results_hash(&snapshot, &results)?;
+    out.push(("hashes", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    run::store(db, &Actor::system("bench"), &prepared, &snapshot, &results).await?;
+    out.push(("store_total", t.elapsed().as_secs_f64()));
+    println!("分步计时（第二次运行）：");
+    for (name, s) in &out {
+        println!("  {name:<22} {s:>7.3}s");
+    }
+    Ok(out)
+}
+
 /// The database to run on, empty: a new SQLite file in the folder, or the PostgreSQL
 /// database given, with its schema recreated.
 async fn fresh_db(args: &Args) -> anyhow::Result<Db> {
@@ -583,6 +642,12 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         );
     }
     print!("{spread}");
+    drop(pooled);
+    let phases = if args.phases {
+        Some(phases(&db, &args.dir, text, args.year, today).await?)
+    } else {
+        None
+    };
     if args.json {
         let round = |s: f64| (s * 1000.0).round() / 1000.0;
         println!(
@@ -602,6 +667,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 "evaluate_s": round(evaluate_s),
                 "evaluate_peak_mib": evaluate_peak.round(),
                 "results": stored,
+                "phases": phases,
                 "totals": dist.iter().map(|(t, n, f)| serde_json::json!({"total": t, "count": n, "no_2a": f})).collect::<Vec<_>>(),
             })
         );

@@ -64,6 +64,9 @@ pub enum Command {
         /// Also print one JSON line with the phases' seconds, peak memory and the totals.
         #[arg(long)]
         json: bool,
+        /// After the timed run, time its parts one by one (stores a second draft run).
+        #[arg(long)]
+        phases: bool,
     },
     /// Load-test a running server: sign in as each user, then request the main read pages
     /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
@@ -128,9 +131,11 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
             dir,
             postgres,
             json,
+            phases,
         } => {
             let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
             evaluate::run(&evaluate::Args {
+                phases,
                 enterprises,
                 projects,
                 tickets,
