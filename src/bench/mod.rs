@@ -1,8 +1,10 @@
 //! `aftercare bench …`: measurements anyone can repeat. `bench hotline` (in
 //! `hotline::bench`) times an import and the metrics on generated data; `bench web` load-tests
 //! a live server with a small keep-alive HTTP/1.1 client, latency statistics, the mix of read
-//! pages and API calls each role makes, and optionally an import uploaded during the load.
+//! pages and API calls each role makes, and optionally an import uploaded during the load;
+//! `bench evaluate` ([`evaluate`]) times a year's full evaluation run on a generated city.
 
+pub mod evaluate;
 pub mod http;
 pub mod stats;
 pub mod web;
@@ -40,6 +42,31 @@ pub enum Command {
         /// and recreated: name a database kept for benchmarks, never the deployment's.
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
+    },
+    /// Generate a city (enterprises, projects delivered over five years, tickets, approved
+    /// filings, overdue rectification orders), then time the year's full evaluation run.
+    Evaluate {
+        #[arg(long, default_value_t = 10_000)]
+        enterprises: usize,
+        #[arg(long, default_value_t = 50_000)]
+        projects: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+        /// Working folder (default: <data-dir>/bench); its evaluation database is recreated.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Run on this PostgreSQL database instead of SQLite. Its `public` schema is DROPPED
+        /// and recreated: name a database kept for benchmarks, never the deployment's.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Also print one JSON line with the phases' seconds, peak memory and the totals.
+        #[arg(long)]
+        json: bool,
+        /// After the timed run, time its parts one by one (stores a second draft run).
+        #[arg(long)]
+        phases: bool,
     },
     /// Load-test a running server: sign in as each user, then request the main read pages
     /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
@@ -91,6 +118,30 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
                 enterprises,
                 year,
                 dir,
+                json,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate {
+            enterprises,
+            projects,
+            tickets,
+            year,
+            dir,
+            postgres,
+            json,
+            phases,
+        } => {
+            let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
+            evaluate::run(&evaluate::Args {
+                phases,
+                enterprises,
+                projects,
+                tickets,
+                year,
+                dir,
+                database_url: postgres,
                 json,
             })
             .await?;

@@ -1,8 +1,11 @@
 //! The demo city: Jining with six counties, 66 developers (subsidiaries, a revoked one, a
-//! cancelled one, out-of-town ones) and their projects, plus one login per role. Generated
-//! deterministically, so every machine shows the same city.
+//! cancelled one, out-of-town ones) and their projects, plus one login per role, with their
+//! filings, hotline tickets, rectification cases and evaluation runs (2025 final after its
+//! objections, 2026 to date in publicity). Generated deterministically, so every machine
+//! shows the same city.
 
 mod cases;
+mod evaluation;
 mod filings;
 mod hotline;
 pub mod names;
@@ -218,7 +221,7 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
         role,
         email: String::new(),
     };
-    user::create(
+    let admin = user::create(
         &mut conn,
         &actor,
         add("admin", "市住建局管理员", Role::CityAdmin),
@@ -290,5 +293,6 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
         officers,
     };
     cases::build(db, &cast).await?;
+    evaluation::build(db, &principal(&admin), &cast).await?;
     Ok(logins)
 }
