@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::filings::{approved, board, establishment, png, PDF};
-use crate::support::{code, Client, TestApp};
+use crate::support::{code, Client, Seed, TestApp};
 
 const HEADER: &str = "工单编号,受理时间,来源渠道,所属区县,小区名称,涉及企业,统一社会信用代码,诉求类别,诉求内容,转办时间,企业答复时间,办结时间,满意度,是否回访,回访时间,是否群体诉求";
 
@@ -90,23 +90,23 @@ async fn post(c: &mut Client<'_>, path: &str, body: Value) -> (StatusCode, Value
     )
 }
 
-async fn evaluation_end_to_end(app: TestApp) {
+/// The small city: ent_a with a complete org and every board, tickets for ent_a and ent_b,
+/// and a missed rectification order for ent_a2.
+async fn build_city(app: &TestApp) -> Seed {
     let s = app.seed().await;
     let today = aftercare::time::today();
     let y = today.year();
-    let force = y > 2026; // Jining's rules are valid 2021–2026 (Art. 23).
-
     // ent_a: a complete org with every required board (org office; 甲花园's sales site and
     // community, delivered 2023).
     let mut est = establishment(3);
     est["established_on"] = json!(format!("{y}-01-01"));
-    approved(&app, s.ent_a, "ent_a", "officer_a", &est, &[]).await;
+    approved(app, s.ent_a, "ent_a", "officer_a", &est, &[]).await;
     let docs: Vec<(&str, Vec<u8>)> = ["functions", "duties", "commitment", "workflow"]
         .into_iter()
         .map(|slot| (slot, PDF.to_vec()))
         .collect();
     approved(
-        &app,
+        app,
         s.ent_a,
         "ent_a",
         "officer_a",
@@ -120,7 +120,7 @@ async fn evaluation_end_to_end(app: TestApp) {
         json!({"type": "community", "project_id": s.proj_a}),
     ] {
         approved(
-            &app,
+            app,
             s.ent_a,
             "ent_a",
             "officer_a",
@@ -161,8 +161,19 @@ async fn evaluation_end_to_end(app: TestApp) {
     assert_eq!(tick::run(app.db(), after).await.unwrap().overdue, 1);
     if deadline.year() != y {
         // Run on 31 December: the missed deadline counts for next year; count it for this one.
-        exec(&app, &format!("UPDATE case_overdues SET year = {y}")).await;
+        exec(app, &format!("UPDATE case_overdues SET year = {y}")).await;
     }
+
+    s
+}
+
+async fn evaluation_end_to_end(app: TestApp) {
+    let s = build_city(&app).await;
+    let today = aftercare::time::today();
+    let y = today.year();
+    let force = y > 2026; // Jining's rules are valid 2021–2026 (Art. 23).
+    let mut admin = app.login("admin").await;
+    let mut oa = app.login("officer_a").await;
 
     // Only city staff run an evaluation.
     let body = json!({"year": y, "force": force});
@@ -525,3 +536,27 @@ async fn evaluation_end_to_end(app: TestApp) {
     );
 }
 both!(evaluation_end_to_end);
+
+/// The same city on SQLite and PostgreSQL gives the same three hashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hashes_match_across_databases() {
+    let Some(pg) = TestApp::postgres().await else {
+        return;
+    };
+    let lite = TestApp::sqlite().await;
+    let body = json!({"year": aftercare::time::today().year(), "force": aftercare::time::today().year() > 2026});
+    let mut runs = Vec::new();
+    for app in [&lite, &pg] {
+        build_city(app).await;
+        let mut admin = app.login("admin").await;
+        let (st, run) = post(&mut admin, "/api/v1/evaluations", body.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{run}");
+        runs.push(run);
+    }
+    for h in ["rules_hash", "inputs_hash", "results_hash"] {
+        assert_eq!(
+            runs[0][h], runs[1][h],
+            "{h} differs between SQLite and PostgreSQL"
+        );
+    }
+}
