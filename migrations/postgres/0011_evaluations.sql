@@ -28,6 +28,8 @@ CREATE TABLE evaluation_runs (
     created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX evaluation_runs_year ON evaluation_runs (year, id);
+-- One published (publicized or final) run per year: what an enterprise's standing reads.
+CREATE UNIQUE INDEX evaluation_runs_published ON evaluation_runs (year) WHERE status <> 'draft';
 
 CREATE TABLE evaluation_results (
     run_id BIGINT NOT NULL REFERENCES evaluation_runs (id),

@@ -17,13 +17,12 @@ use std::time::Instant;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 
 use crate::audit::Actor;
-use crate::config::sqlite_url;
 use crate::db::{Conn, Db};
 use crate::demo::names::{self, Rng};
 use crate::error::{Error, Result};
 use crate::filings::{
-    BoardContents, Documents, Establishment, ManagerChange, NoticeBoard, Payload, Place,
-    StaffMember, DOCUMENT_SLOTS,
+    Documents, Establishment, ManagerChange, NoticeBoard, Payload, Place, StaffMember,
+    DOCUMENT_SLOTS,
 };
 use crate::hotline::bench::{generate_part, peak_mib, reset_peak, BenchEnterprise};
 use crate::hotline::facts::FactStore;
@@ -267,18 +266,7 @@ fn filing_row(
 }
 
 fn board(place: Place) -> Payload {
-    Payload::NoticeBoard(NoticeBoard {
-        place,
-        width_cm: 120,
-        height_cm: 90,
-        contents: BoardContents {
-            service_content: true,
-            responsible_person: true,
-            office_address: true,
-            service_phone: true,
-            guidance_phone: true,
-        },
-    })
+    Payload::NoticeBoard(NoticeBoard::standard(place))
 }
 
 /// Approved establishment, documents (with their four files) and notice-board filings for
@@ -509,33 +497,16 @@ async fn phases(
     Ok(out)
 }
 
-/// The database to run on, empty: a new SQLite file in the folder, or the PostgreSQL
-/// database given, with its schema recreated.
-async fn fresh_db(args: &Args) -> anyhow::Result<Db> {
-    let Some(url) = &args.database_url else {
-        let db_path = args.dir.join("bench-evaluate.sqlite");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
-        }
-        return Ok(Db::connect(&sqlite_url(&db_path)).await?);
-    };
-    let db = Db::connect(url).await?;
-    if let Db::Postgres(pool) = &db {
-        sqlx::query("DROP SCHEMA IF EXISTS public CASCADE")
-            .execute(pool)
-            .await?;
-        sqlx::query("CREATE SCHEMA public").execute(pool).await?;
-    } else {
-        anyhow::bail!("--postgres 应为 postgres:// 地址（SQLite 的库建在 --dir 下）");
-    }
-    Ok(db)
-}
-
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)?;
     let _ = std::fs::remove_dir_all(args.dir.join("facts"));
     let started = Instant::now();
-    let db = fresh_db(args).await?;
+    let db = crate::bench::fresh_db(
+        &args.dir,
+        "bench-evaluate.sqlite",
+        args.database_url.as_deref(),
+    )
+    .await?;
     db.migrate().await?;
     println!(
         "生成登记、备案与整改数据：{} 家企业，{} 个项目……",

@@ -171,3 +171,30 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
         }
     }
 }
+
+/// The database a benchmark runs on, empty: a new SQLite file `file` in `dir`, or the
+/// PostgreSQL database given, with its `public` schema dropped and recreated.
+pub async fn fresh_db(
+    dir: &std::path::Path,
+    file: &str,
+    postgres: Option<&str>,
+) -> anyhow::Result<crate::db::Db> {
+    use crate::db::Db;
+    let Some(url) = postgres else {
+        let db_path = dir.join(file);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+        }
+        return Ok(Db::connect(&crate::config::sqlite_url(&db_path)).await?);
+    };
+    let db = Db::connect(url).await?;
+    if let Db::Postgres(pool) = &db {
+        sqlx::query("DROP SCHEMA IF EXISTS public CASCADE")
+            .execute(pool)
+            .await?;
+        sqlx::query("CREATE SCHEMA public").execute(pool).await?;
+    } else {
+        anyhow::bail!("--postgres 应为 postgres:// 地址（SQLite 的库建在 --dir 下）");
+    }
+    Ok(db)
+}

@@ -12,8 +12,8 @@ use crate::blobs::BlobStore;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::filings::{
-    state, store, BoardContents, Documents, Establishment, HotlineChange, ManagerChange,
-    NoticeBoard, Payload, Place, StaffMember, DOCUMENT_SLOTS,
+    state, store, Documents, Establishment, HotlineChange, ManagerChange, NoticeBoard, Payload,
+    Place, StaffMember, DOCUMENT_SLOTS,
 };
 use crate::phone::{Hotline, Mobile, ServiceHours};
 use crate::registry::enterprise::Enterprise;
@@ -198,18 +198,7 @@ fn documents(slots: &[&str], name: &str) -> Vec<(&'static str, Vec<u8>, String)>
 }
 
 fn board(place: Place) -> Payload {
-    Payload::NoticeBoard(NoticeBoard {
-        place,
-        width_cm: 120,
-        height_cm: 90,
-        contents: BoardContents {
-            service_content: true,
-            responsible_person: true,
-            office_address: true,
-            service_phone: true,
-            guidance_phone: true,
-        },
-    })
+    Payload::NoticeBoard(NoticeBoard::standard(place))
 }
 
 /// Files and reviews the demo's filings. `officers[i]` reviews county `i`.

@@ -91,6 +91,24 @@ pub struct NoticeBoard {
 }
 
 impl NoticeBoard {
+    /// A board of the Art. 12 size (1.2 m × 0.9 m) showing everything the article lists.
+    pub fn standard(place: Place) -> NoticeBoard {
+        NoticeBoard {
+            place,
+            width_cm: 120,
+            height_cm: 90,
+            contents: BoardContents {
+                service_content: true,
+                responsible_person: true,
+                office_address: true,
+                service_phone: true,
+                guidance_phone: true,
+            },
+        }
+    }
+}
+
+impl NoticeBoard {
     /// Width and height as bounded lengths; the error names the side that is out of range.
     pub fn size(&self) -> Result<(BoardCm, BoardCm)> {
         let side = |field: &str, cm: i64| {

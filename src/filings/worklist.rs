@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 use super::served::{Gaps, Worklists};
-use super::state::{self, BoardProject, Coverage};
+use super::state::{self, Coverage};
 use super::{store, Kind};
 use crate::auth::Scope;
 use crate::db::{Conn, Db};
@@ -185,18 +185,8 @@ pub async fn gaps(
     .fetch_all(c)
     .await
     })?;
-    // Every project with the enterprises answering for it, grouped per enterprise in the
-    // order the per-enterprise query lists them.
-    let mut answerable: HashMap<i64, Vec<BoardProject>> = HashMap::new();
-    for (project, parent) in store::answerable_projects_in(conn, county, as_of).await? {
-        if let Some(parent) = parent.filter(|p| *p != project.enterprise_id) {
-            answerable.entry(parent).or_default().push(project.clone());
-        }
-        answerable
-            .entry(project.enterprise_id)
-            .or_default()
-            .push(project);
-    }
+    // Every project with the enterprises answering for it.
+    let answerable = store::answerable_by_enterprise(conn, county, as_of).await?;
     let boards = store::approved_boards_in(conn, county).await?;
     let asked = asked_hours(rules, as_of);
     let hours = match asked {

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::audit::Actor;
-use crate::config::sqlite_url;
-use crate::db::{Conn, Db};
+use crate::db::Conn;
 use crate::demo::names::{self, Rng};
 use crate::error::Result;
 use crate::on_conn;
@@ -310,32 +309,11 @@ pub fn generate_part(
     out
 }
 
-/// The database to run on, empty: a new SQLite file in the folder, or the PostgreSQL
-/// database given, with its schema recreated.
-async fn fresh_db(args: &Args) -> anyhow::Result<Db> {
-    let Some(url) = &args.database_url else {
-        let db_path = args.dir.join("bench.sqlite");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
-        }
-        return Ok(Db::connect(&sqlite_url(&db_path)).await?);
-    };
-    let db = Db::connect(url).await?;
-    if let Db::Postgres(pool) = &db {
-        sqlx::query("DROP SCHEMA IF EXISTS public CASCADE")
-            .execute(pool)
-            .await?;
-        sqlx::query("CREATE SCHEMA public").execute(pool).await?;
-    } else {
-        anyhow::bail!("--postgres 应为 postgres:// 地址（SQLite 的库建在 --dir 下）");
-    }
-    Ok(db)
-}
-
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)?;
     let _ = std::fs::remove_dir_all(args.dir.join("facts"));
-    let db = fresh_db(args).await?;
+    let db =
+        crate::bench::fresh_db(&args.dir, "bench.sqlite", args.database_url.as_deref()).await?;
     db.migrate().await?;
     println!(
         "生成登记数据：{} 家企业，{} 个项目……",

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::metrics::{Inputs, Value};
 use crate::db::Conn;
 use crate::error::{Error, Result};
-use crate::filings::state::{self, BoardProject};
+use crate::filings::state;
 use crate::filings::{store as filings, Payload};
 use crate::hotline::facts::Table;
 use crate::hotline::metrics::{self as hotline, EnterpriseMetrics};
@@ -119,16 +119,7 @@ pub async fn gather(
             delegates.insert(code.to_string(), e);
         }
     }
-    let mut answerable: HashMap<i64, Vec<BoardProject>> = HashMap::new();
-    for (project, parent) in filings::answerable_projects_in(conn, None, as_of).await? {
-        if let Some(parent) = parent.filter(|p| *p != project.enterprise_id) {
-            answerable.entry(parent).or_default().push(project.clone());
-        }
-        answerable
-            .entry(project.enterprise_id)
-            .or_default()
-            .push(project);
-    }
+    let answerable = filings::answerable_by_enterprise(conn, None, as_of).await?;
     // Boards from the same filings, in the order they were decided (the first at a place is
     // its evidence), so a board approved after the evaluation date does not count either.
     let mut boards = state::BoardsByOwner::new();

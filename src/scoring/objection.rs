@@ -351,7 +351,9 @@ pub async fn publicize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) 
         )));
     }
     let ends = today_at(now) + Duration::days(i64::from(before.publicity_days));
-    on_conn!(&mut conn, |c| sqlx::query(
+    let moved: u64 =
+        on_conn!(&mut conn, |c| {
+            sqlx::query(
         "UPDATE evaluation_runs SET status = 'publicized', publicized_at = $1, publicity_ends = $2
          WHERE id = $3 AND status = 'draft'"
     )
@@ -360,8 +362,11 @@ pub async fn publicize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) 
     .bind(run_id)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
-    let run = run::get(&mut conn, run_id).await?;
+    .map(|r| r.rows_affected())
+        })
+        // The partial unique index on the year settles two runs publicized at once.
+        .map_err(|e| Error::on_unique(e, format!("{}年度已有公示或定稿的评价", before.year)))?;
+    let run = moved_to(&mut conn, p, "evaluation.publicize", &before, moved).await?;
     let recipients: Vec<(String, String, i64, bool)> = on_conn!(&mut conn, |c| sqlx::query_as(
         "SELECT e.name, e.email, r.final_total, r.final_no_2a
          FROM evaluation_results r JOIN enterprises e ON e.id = r.enterprise_id
@@ -381,16 +386,6 @@ pub async fn publicize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) 
         };
         notify::enqueue(&mut conn, &email, &mail).await?;
     }
-    audit::record(
-        &mut conn,
-        &Actor::user(p.user_id, &p.username),
-        "evaluation.publicize",
-        "evaluation_run",
-        Some(run_id),
-        Some(&before),
-        Some(&run),
-    )
-    .await?;
     tx.commit().await?;
     Ok(run)
 }
@@ -424,7 +419,7 @@ pub async fn finalize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) -
             "尚有{open}件异议未审核，审核完毕后方可定稿"
         )));
     }
-    on_conn!(&mut conn, |c| {
+    let moved: u64 = on_conn!(&mut conn, |c| {
         sqlx::query(
         "UPDATE evaluation_runs SET status = 'final', finalized_at = $1 WHERE id = $2 AND status = 'publicized'"
     )
@@ -434,17 +429,33 @@ pub async fn finalize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) -
     .await
     .map(|r| r.rows_affected())
     })?;
-    let run = run::get(&mut conn, run_id).await?;
+    let run = moved_to(&mut conn, p, "evaluation.finalize", &before, moved).await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+/// After a conditional status update of `before` (which changed `moved` rows): the run as it
+/// now is, audited; a conflict when a concurrent request moved it first.
+async fn moved_to(
+    conn: &mut Conn<'_>,
+    p: &Principal,
+    action: &str,
+    before: &Run,
+    moved: u64,
+) -> Result<Run> {
+    if moved == 0 {
+        return Err(Error::Conflict("评价状态已被他人更改，请刷新后重试".into()));
+    }
+    let run = run::get(conn, before.id).await?;
     audit::record(
-        &mut conn,
+        conn,
         &Actor::user(p.user_id, &p.username),
-        "evaluation.finalize",
+        action,
         "evaluation_run",
-        Some(run_id),
-        Some(&before),
+        Some(before.id),
+        Some(before),
         Some(&run),
     )
     .await?;
-    tx.commit().await?;
     Ok(run)
 }

@@ -26,8 +26,8 @@ use crate::error::{Error, Result};
 pub use files::{attach, detach, file_for};
 pub use lifecycle::{create, submit, update, withdraw};
 pub use read::{
-    answerable_projects, answerable_projects_in, approved, approved_all, approved_boards_in,
-    detail, files, get, list,
+    answerable_by_enterprise, answerable_projects, answerable_projects_in, approved, approved_all,
+    approved_boards_in, detail, files, get, list,
 };
 pub use review::{approve, filing_delay_days, reject};
 

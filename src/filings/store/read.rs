@@ -243,6 +243,23 @@ pub async fn answerable_projects_in(
         .collect())
 }
 
+/// [`answerable_projects_in`] grouped per answering enterprise (the owner, and the parent of
+/// a revoked owner), each list in the order the per-enterprise query gives.
+pub async fn answerable_by_enterprise(
+    conn: &mut Conn<'_>,
+    county: Option<i64>,
+    as_of: NaiveDate,
+) -> Result<std::collections::HashMap<i64, Vec<BoardProject>>> {
+    let mut out: std::collections::HashMap<i64, Vec<BoardProject>> = Default::default();
+    for (project, parent) in answerable_projects_in(conn, county, as_of).await? {
+        if let Some(parent) = parent.filter(|p| *p != project.enterprise_id) {
+            out.entry(parent).or_default().push(project.clone());
+        }
+        out.entry(project.enterprise_id).or_default().push(project);
+    }
+    Ok(out)
+}
+
 /// Approved notice boards of every enterprise whose boards can count in a county (its own
 /// and its enterprises' subsidiaries'), as (filing id, place) per filing enterprise, in the
 /// order [`approved`] lists them.
