@@ -707,8 +707,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({
                 "backend": if args.database_url.is_some() { "postgres" } else { "sqlite" },
-                "enterprises": args.enterprises,
-                "projects": args.projects,
+                "enterprises": run.enterprises,
+                "projects": setup.as_ref().map(|_| args.projects),
                 "setup": setup,
                 "evaluate_s": round(evaluate_s),
                 "evaluate_peak_mib": evaluate_peak.round(),
