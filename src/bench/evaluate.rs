@@ -42,6 +42,9 @@ pub struct Args {
     pub json: bool,
     /// After the timed run, time its parts one by one (a second draft run is stored).
     pub phases: bool,
+    /// Evaluate the database a previous run generated instead of generating one: the peak
+    /// memory is then the evaluation's alone.
+    pub reuse: bool,
 }
 
 /// Rows per multi-row INSERT.
@@ -497,8 +500,21 @@ async fn phases(
     Ok(out)
 }
 
-pub async fn run(args: &Args) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.dir)?;
+/// What the generate and import phase did and took.
+#[derive(serde::Serialize)]
+struct Setup {
+    tickets: usize,
+    filings: usize,
+    overdue_cases: usize,
+    seed_s: f64,
+    generate_s: f64,
+    import_s: f64,
+    setup_s: f64,
+    setup_peak_mib: f64,
+}
+
+/// A fresh database with the generated city and its tickets imported.
+async fn generate(args: &Args) -> anyhow::Result<(Db, Setup)> {
     let _ = std::fs::remove_dir_all(args.dir.join("facts"));
     let started = Instant::now();
     let db = crate::bench::fresh_db(
@@ -556,6 +572,43 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let setup_s = started.elapsed().as_secs_f64();
     let setup_peak = peak_mib().unwrap_or(f64::NAN);
     println!("生成与导入合计 {setup_s:.1}s，峰值内存 {setup_peak:.0} MiB");
+    let round = |s: f64| (s * 1000.0).round() / 1000.0;
+    Ok((
+        db,
+        Setup {
+            tickets: summary.rows,
+            filings,
+            overdue_cases: cases,
+            seed_s: round(seed_s),
+            generate_s: round(generate_s),
+            import_s: round(import_s),
+            setup_s: round(setup_s),
+            setup_peak_mib: setup_peak.round(),
+        },
+    ))
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir)?;
+    let (db, setup) = if args.reuse {
+        // The database a previous run generated, evaluated in a process that did nothing else.
+        let url = match &args.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let path = args.dir.join("bench-evaluate.sqlite");
+                anyhow::ensure!(
+                    path.exists(),
+                    "{} 不存在：先不带 --reuse 运行一次",
+                    path.display()
+                );
+                crate::config::sqlite_url(&path)
+            }
+        };
+        (Db::connect(&url).await?, None)
+    } else {
+        let (db, setup) = generate(args).await?;
+        (db, Some(setup))
+    };
 
     let text = crate::rules::RuleSet::shipped_text("jining-2021")
         .ok_or_else(|| anyhow::anyhow!("缺少内置规则集 jining-2021"))?;
@@ -625,16 +678,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({
                 "backend": if args.database_url.is_some() { "postgres" } else { "sqlite" },
-                "enterprises": args.enterprises,
-                "projects": args.projects,
-                "tickets": summary.rows,
-                "filings": filings,
-                "overdue_cases": cases,
-                "seed_s": round(seed_s),
-                "generate_s": round(generate_s),
-                "import_s": round(import_s),
-                "setup_s": round(setup_s),
-                "setup_peak_mib": setup_peak.round(),
+                "enterprises": run.enterprises,
+                "projects": setup.as_ref().map(|_| args.projects),
+                "setup": setup,
                 "evaluate_s": round(evaluate_s),
                 "evaluate_peak_mib": evaluate_peak.round(),
                 "results": stored,

@@ -67,6 +67,10 @@ pub enum Command {
         /// After the timed run, time its parts one by one (stores a second draft run).
         #[arg(long)]
         phases: bool,
+        /// Evaluate the database a previous run generated (in --dir, or --postgres) instead of
+        /// generating a new one: the peak memory is then the evaluation's alone.
+        #[arg(long)]
+        reuse: bool,
     },
     /// Load-test a running server: sign in as each user, then request the main read pages
     /// and API calls of their roles over keep-alive connections; exits 1 on any 5xx.
@@ -132,10 +136,12 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> 
             postgres,
             json,
             phases,
+            reuse,
         } => {
             let dir = dir.unwrap_or_else(|| config.data_dir.join("bench"));
             evaluate::run(&evaluate::Args {
                 phases,
+                reuse,
                 enterprises,
                 projects,
                 tickets,

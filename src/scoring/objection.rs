@@ -351,9 +351,8 @@ pub async fn publicize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) 
         )));
     }
     let ends = today_at(now) + Duration::days(i64::from(before.publicity_days));
-    let moved: u64 =
-        on_conn!(&mut conn, |c| {
-            sqlx::query(
+    let moved: u64 = on_conn!(&mut conn, |c| {
+        sqlx::query(
         "UPDATE evaluation_runs SET status = 'publicized', publicized_at = $1, publicity_ends = $2
          WHERE id = $3 AND status = 'draft'"
     )
@@ -363,9 +362,9 @@ pub async fn publicize(db: &Db, p: &Principal, run_id: i64, now: DateTime<Utc>) 
     .execute(c)
     .await
     .map(|r| r.rows_affected())
-        })
-        // The partial unique index on the year settles two runs publicized at once.
-        .map_err(|e| Error::on_unique(e, format!("{}年度已有公示或定稿的评价", before.year)))?;
+    })
+    // The partial unique index on the year settles two runs publicized at once.
+    .map_err(|e| Error::on_unique(e, format!("{}年度已有公示或定稿的评价", before.year)))?;
     let run = moved_to(&mut conn, p, "evaluation.publicize", &before, moved).await?;
     let recipients: Vec<(String, String, i64, bool)> = on_conn!(&mut conn, |c| sqlx::query_as(
         "SELECT e.name, e.email, r.final_total, r.final_no_2a
