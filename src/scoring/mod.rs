@@ -17,6 +17,7 @@ pub mod golden;
 pub mod lang;
 pub mod metrics;
 pub mod objection;
+pub mod objection_files;
 pub mod results;
 pub mod run;
 pub mod whatif;

@@ -132,7 +132,12 @@ pub async fn of_result(
     .await)?)
 }
 
-async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Objection> {
+/// An objection by id, unchecked: for callers that have just checked access through it.
+pub async fn of_id(conn: &mut Conn<'_>, id: i64) -> Result<Objection> {
+    get(conn, id).await
+}
+
+pub(super) async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Objection> {
     on_conn!(conn, |c| sqlx::query_as::<_, Objection>(&format!(
         "SELECT {COLUMNS} FROM objections WHERE id = $1"
     ))

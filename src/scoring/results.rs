@@ -200,6 +200,8 @@ pub struct ResultDetail {
     pub items: Vec<ItemView>,
     pub flags: Vec<String>,
     pub objections: Vec<super::objection::Objection>,
+    /// The evidence attached to those objections.
+    pub files: Vec<super::objection_files::ObjectionFile>,
     /// The enterprise may still file an objection (publicized, within the window).
     pub objections_open: bool,
     /// For a year still running: what falls short in the items not yet earned.
@@ -298,6 +300,7 @@ pub async fn detail(
     let row = table_row(conn, &run, enterprise_id).await?;
     let (evaluation, inputs) = evaluation(conn, run_id, enterprise_id).await?;
     let objections = super::objection::of_result(conn, run_id, enterprise_id).await?;
+    let files = super::objection_files::of_result(conn, run_id, enterprise_id).await?;
     let (items, _, flags) = apply(&evaluation, &objections);
     let still_possible = if run.as_of < end_of_year(run.year) {
         items
@@ -323,6 +326,7 @@ pub async fn detail(
         items,
         flags,
         objections,
+        files,
         still_possible,
     })
 }

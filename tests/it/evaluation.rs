@@ -353,6 +353,25 @@ async fn evaluation_end_to_end(app: TestApp) {
         StatusCode::CONFLICT
     );
     let objection = o["id"].as_i64().unwrap();
+    // Evidence: the enterprise's own open objection only; seen by whoever sees the result.
+    let files = format!("/api/v1/objections/{objection}/files?file_name=台账.png");
+    assert_eq!(
+        eb.post_bytes(&files, png(3)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        oa.post_bytes(&files, png(3)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ea.post_bytes(&files, b"not an image".to_vec()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let up = ea.post_bytes(&files, png(3)).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+    let file = format!("/api/v1/objections/{objection}/files/{}", up.json()["id"]);
+    assert_eq!(oa.get(&file).await.status, StatusCode::OK);
+    assert_eq!(eb.get(&file).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
         post(
             &mut admin,
@@ -494,6 +513,29 @@ async fn evaluation_end_to_end(app: TestApp) {
         (Some(5), Some(10))
     );
     assert_eq!(w["changed"][0]["items"][0]["rule"], "hotline");
+    // The CLI's `--what-if` prints the same comparison, from a draft file.
+    let draft = aftercare::rules::RuleSet::shipped_text("jining-2021")
+        .unwrap()
+        .replace("时计\"\nvalues = [{ from = \"2021-03-01\", value = 10 }]", "时计\"\nvalues = [{ from = \"2021-03-01\", value = 4 }]")
+        .replace("满意率较高：满意+基本满意占已评价工单的比例不低于该百分比\"\nvalues = [{ from = \"2021-03-01\", value = 90 }]", "满意率较高\"\nvalues = [{ from = \"2021-03-01\", value = 75 }]");
+    let mut c = app.db().acquire().await.unwrap();
+    let mut conn = c.conn();
+    let run = aftercare::scoring::run::get(&mut conn, id).await.unwrap();
+    let prepared = aftercare::scoring::run::prepare(&draft, y, run.as_of, true).unwrap();
+    let diff = aftercare::scoring::whatif::compare(&mut conn, &run, &prepared.loaded)
+        .await
+        .unwrap();
+    let text = aftercare::scoring::whatif::render(&diff);
+    assert!(
+        text.contains("3家企业中1家结果变化，1家升、0家降"),
+        "{text}"
+    );
+    assert!(
+        text.contains("济宁甲置业有限公司（任城区）：5 → 10分"),
+        "{text}"
+    );
+    drop(conn);
+    drop(c);
 
     // Exports: officers, their scope; CSV with a BOM, XLSX a zip.
     let csv = oa

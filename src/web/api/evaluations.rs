@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +15,7 @@ use crate::auth::Principal;
 use crate::registry::{Page, Paging};
 use crate::rules::RuleSet;
 use crate::scoring::objection::{self, Decision, Objection, ObjectionInput};
+use crate::scoring::objection_files::{self, ObjectionFile};
 use crate::scoring::results::{self, Filter, ResultDetail, ResultRow};
 use crate::scoring::run::{self, Run};
 use crate::scoring::whatif::{self, WhatIf};
@@ -292,4 +294,54 @@ pub async fn compute_what_if(
         }
     };
     whatif::compare(conn, run, &draft).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileName {
+    pub file_name: Option<String>,
+}
+
+/// Attaches evidence (JPEG, PNG or PDF, checked from its bytes) to an open objection, by the
+/// enterprise that filed it.
+#[utoipa::path(post, path = "/api/v1/objections/{id}/files", tag = "evaluation", params(FileName),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ObjectionFile), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn upload_objection_file(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<FileName>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ObjectionFile>)> {
+    let mut tx = s.db.begin().await?;
+    let f = objection_files::attach(
+        &mut tx.conn(),
+        s.blobs.as_ref(),
+        crate::blobs::Limits::from_config(&s.config),
+        &p,
+        id,
+        &q.file_name.unwrap_or_default(),
+        body.to_vec(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+#[utoipa::path(get, path = "/api/v1/objections/{id}/files/{file_id}", tag = "evaluation",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn download_objection_file(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, file_id)): Path<(i64, i64)>,
+) -> ApiResult<Response> {
+    let mut c = s.db.acquire().await?;
+    let f = objection_files::file_for(&mut c.conn(), &p, id, file_id).await?;
+    super::stored_file(
+        &s,
+        &f.sha256,
+        &f.content_type,
+        &format!("objection-file-{file_id}"),
+    )
 }

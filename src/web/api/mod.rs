@@ -144,6 +144,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::decide_objection))
         .routes(routes!(evaluations::export_results))
         .routes(routes!(evaluations::what_if))
+        .routes(routes!(evaluations::upload_objection_file))
+        .routes(routes!(evaluations::download_objection_file))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::disable_user))

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{Datelike, Utc};
@@ -14,10 +14,12 @@ use serde::Deserialize;
 
 use super::{render, Nav, Pager};
 use crate::auth::Role;
+use crate::blobs::Limits;
 use crate::registry::{Page, Paging};
 use crate::rules::{Parameter, RuleSet};
 use crate::scoring::engine::Outcome;
 use crate::scoring::objection::{self, Decision, Objection, ObjectionInput};
+use crate::scoring::objection_files;
 use crate::scoring::results::{self, Filter, HistoryRow, ResultDetail, ResultRow};
 use crate::scoring::run::{self, Run, RunStatus};
 use crate::scoring::whatif::WhatIf;
@@ -230,6 +232,13 @@ impl ResultTemplate {
             Outcome::Unknown => "muted",
         }
     }
+    fn files_of(&self, objection_id: &i64) -> Vec<&objection_files::ObjectionFile> {
+        self.d
+            .files
+            .iter()
+            .filter(|f| f.objection_id == *objection_id)
+            .collect()
+    }
     fn objected(&self, rule: &str) -> bool {
         self.d.objections.iter().any(|o| o.rule == rule)
     }
@@ -279,6 +288,37 @@ pub async fn file_objection(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/evaluations/{id}/enterprises/{enterprise_id}")).into_response())
+}
+
+/// More evidence on an open objection.
+pub async fn add_file(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(objection_id): Path<i64>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let upload = super::read_upload(form).await?;
+    let (name, bytes) = upload
+        .file
+        .ok_or_else(|| crate::error::Error::invalid("file", "请选择要上传的文件"))?;
+    let mut tx = s.db.begin().await?;
+    let f = objection_files::attach(
+        &mut tx.conn(),
+        s.blobs.as_ref(),
+        Limits::from_config(&s.config),
+        &user.principal,
+        objection_id,
+        &name,
+        bytes,
+    )
+    .await?;
+    let o = crate::scoring::objection::of_id(&mut tx.conn(), f.objection_id).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/evaluations/{}/enterprises/{}",
+        o.run_id, o.enterprise_id
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]
