@@ -534,7 +534,6 @@ async fn evaluation_end_to_end(app: TestApp) {
         text.contains("济宁甲置业有限公司（任城区）：5 → 10分"),
         "{text}"
     );
-    drop(conn);
     drop(c);
 
     // Exports: officers, their scope; CSV with a BOM, XLSX a zip.
