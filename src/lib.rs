@@ -23,6 +23,7 @@ pub mod rules;
 pub mod scope;
 pub mod scoring;
 pub mod secret;
+pub mod sheet;
 pub mod tabular;
 pub mod text;
 pub mod time;

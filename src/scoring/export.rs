@@ -2,13 +2,14 @@
 //! mark, which Excel needs to read Chinese) or XLSX, one row per enterprise within the
 //! caller's scope, with the totals as they stand after objections.
 
-use rust_xlsxwriter::{Format, Workbook};
-
 use super::results::{table, Filter, ResultRow, Sort};
 use super::run::Run;
 use crate::auth::Principal;
 use crate::db::Conn;
 use crate::error::{Error, Result};
+use crate::sheet::{self, col, Cell, Column};
+
+const WIDTHS: [f64; 10] = [22.0, 36.0, 10.0, 10.0, 10.0, 10.0, 16.0, 10.0, 10.0, 28.0];
 
 const HEADERS: [&str; 10] = [
     "统一社会信用代码",
@@ -25,22 +26,11 @@ const HEADERS: [&str; 10] = [
 
 /// Every row of the run `p` may see, in name order.
 pub async fn rows(conn: &mut Conn<'_>, p: &Principal, run: &Run) -> Result<Vec<ResultRow>> {
-    let mut out = Vec::new();
-    for page in 1.. {
-        let f = Filter {
-            sort: Some(Sort::Name),
-            page: Some(page),
-            per_page: Some(500),
-            ..Default::default()
-        };
-        let got = table(conn, p, run, &f).await?;
-        let done = got.items.len() < 500;
-        out.extend(got.items);
-        if done {
-            break;
-        }
-    }
-    Ok(out)
+    let filter = Filter {
+        sort: Some(Sort::Name),
+        ..Default::default()
+    };
+    Ok(crate::every_page!(filter, |f| table(conn, p, run, &f).await?))
 }
 
 fn cells(run: &Run, r: &ResultRow) -> [String; 10] {
@@ -71,29 +61,20 @@ pub fn csv(run: &Run, rows: &[ResultRow]) -> Result<Vec<u8>> {
 }
 
 pub fn xlsx(run: &Run, rows: &[ResultRow]) -> Result<Vec<u8>> {
-    let bad = |e: rust_xlsxwriter::XlsxError| Error::Internal(e.to_string());
-    let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name(format!("{}年度", run.year)).map_err(bad)?;
-    let bold = Format::new().set_bold();
-    for (c, h) in HEADERS.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(bad)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let row = u32::try_from(i + 1).map_err(|_| Error::Internal("行数超出范围".into()))?;
-        for (c, v) in cells(run, r).iter().enumerate() {
-            // Scores as numbers, so the credit system (and Excel) can sum and sort them.
-            match (c, v.parse::<f64>()) {
-                (4..=8, Ok(n)) => sheet.write_number(row, c as u16, n).map(|_| ()),
-                _ => sheet.write_string(row, c as u16, v).map(|_| ()),
-            }
-            .map_err(bad)?;
-        }
-    }
-    sheet.set_column_width(0, 22).map_err(bad)?;
-    sheet.set_column_width(1, 36).map_err(bad)?;
-    sheet.set_column_width(9, 28).map_err(bad)?;
-    book.save_to_buffer().map_err(bad)
+    let columns: Vec<Column> = HEADERS.iter().zip(WIDTHS).map(|(h, w)| col(h, w)).collect();
+    let rows = rows
+        .iter()
+        .map(|r| {
+            cells(run, r)
+                .into_iter()
+                .enumerate()
+                // Scores as numbers, so the credit system (and Excel) can sum and sort them.
+                .map(|(c, v)| match (c, v.parse::<i64>()) {
+                    (4..=8, Ok(n)) => Cell::Int(n),
+                    _ => Cell::Text(v),
+                })
+                .collect()
+        })
+        .collect();
+    sheet::workbook(&format!("{}年度", run.year), &columns, rows)
 }

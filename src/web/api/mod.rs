@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cases;
 pub mod document;
 pub mod evaluations;
+pub mod exports;
 pub mod filings;
 pub mod hotline;
 pub mod outbox;
@@ -61,6 +62,7 @@ pub(crate) fn stored_file(
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "enforcement", description = "执法：案件（约谈、责令限期整改、整改、核查、逾期）、立案建议、群体上访跟进"),
         (name = "evaluation", description = "年度信用评价：评价运行、各项得分与依据、公示、异议、导出、假设分析"),
+        (name = "exports", description = "列表导出为 XLSX：与列表相同的筛选和权限，中文表头，冻结首行，日期为日期格式"),
         (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
         (name = "mail", description = "邮件发件箱：状态、服务器应答、重试（仅市局管理员）"),
     )
@@ -146,6 +148,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::what_if))
         .routes(routes!(evaluations::upload_objection_file))
         .routes(routes!(evaluations::download_objection_file))
+        .routes(routes!(exports::export_enterprises))
+        .routes(routes!(exports::export_projects))
+        .routes(routes!(exports::export_filings))
+        .routes(routes!(exports::export_tickets))
+        .routes(routes!(exports::export_cases))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::disable_user))

@@ -169,6 +169,8 @@ impl Nav {
 
 /// Previous/next links that keep the current filters.
 pub struct Pager {
+    /// The list's filters as a query string (no page): what its export link carries.
+    pub query: String,
     pub page: i64,
     pub pages: i64,
     pub prev: Option<String>,
@@ -208,7 +210,15 @@ impl Pager {
                 serde_urlencoded::to_string(&pairs).unwrap_or_default()
             )
         };
+        let query = serde_urlencoded::to_string(
+            params
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
         Pager {
+            query,
             page,
             pages,
             prev: (page > 1).then(|| url(page - 1)),
