@@ -68,6 +68,22 @@ async fn list_exports(app: TestApp) {
     let tickets = ea.get("/api/v1/exports/tickets?year=2025").await;
     assert_eq!(tickets.status, StatusCode::OK);
 
+    // Rankings: officers only; a rate with no data is "无数据", never 0.
+    let r = admin.get("/api/v1/exports/rankings?year=2025").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(text(&sheet(&r.body)[(0, 5)]), "每百套投诉");
+    assert_eq!(
+        ea.get("/api/v1/exports/rankings?year=2025").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .get("/api/v1/exports/rankings?year=2025&month=13")
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
     // A bad filter names its field, as the list does.
     let r = admin.get("/api/v1/exports/tickets?year=abc").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());

@@ -277,3 +277,101 @@ pub async fn export_cases(
         .collect();
     Ok(xlsx("cases", sheet::workbook("案件", &CASES, rows)?))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankingsQuery {
+    pub year: i32,
+    pub month: Option<u32>,
+    /// `rate` (default), `tickets`, `satisfaction` or `name`.
+    pub sort: Option<crate::hotline::view::Sort>,
+}
+
+const RANKINGS: [Column; 13] = [
+    col("序号", 6.0),
+    col("企业", 36.0),
+    col("县区", 10.0),
+    col("工单数", 8.0),
+    col("近5年交付套数", 12.0),
+    col("每百套投诉", 10.0),
+    col("全市排名（少者在前）", 12.0),
+    col("满意率%", 10.0),
+    col("已评价", 8.0),
+    col("3日内反馈率%", 12.0),
+    col("7日内回访率%", 12.0),
+    col("群体诉求", 8.0),
+    col("面复逾期", 8.0),
+];
+
+/// A share in percent, or "无数据" when unknown: never 0 for missing data.
+fn pct(r: Option<f64>) -> Cell {
+    r.map_or_else(
+        || Cell::from("无数据"),
+        |r| Cell::Num((r * 1000.0).round() / 10.0),
+    )
+}
+
+/// The hotline rankings of a year or month (officers), in the page's order.
+#[utoipa::path(get, path = "/api/v1/exports/rankings", tag = "exports", params(RankingsQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 403, body = ErrorBody)))]
+pub async fn export_rankings(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<RankingsQuery>,
+) -> ApiResult<Response> {
+    p.require_officer()?;
+    super::hotline::check_period(Some(q.year), q.month)?;
+    let mut rows = Vec::new();
+    for n in 1.. {
+        let paging = crate::registry::Paging {
+            page: n,
+            per_page: sheet::PAGE,
+        };
+        let got = crate::hotline::view::page(
+            &s.db,
+            &s.analytics,
+            p.scope(),
+            q.year,
+            q.month,
+            q.sort.unwrap_or_default(),
+            paging,
+        )
+        .await?;
+        sheet::check_total(got.total)?;
+        let done = (got.enterprises.len() as i64) < sheet::PAGE;
+        for e in got.enterprises {
+            let m = &e.metrics;
+            rows.push(vec![
+                Cell::from(rows.len() as i64 + 1),
+                e.enterprise_name.clone().into(),
+                e.county_name.clone().into(),
+                m.tickets.into(),
+                m.units_delivered.into(),
+                m.per_100_units.map_or_else(
+                    || Cell::from("无交付"),
+                    |v| Cell::Num((v * 100.0).round() / 100.0),
+                ),
+                m.rate_rank.map(|r| r + 1).into(),
+                pct(m.satisfaction_rate),
+                m.rated.into(),
+                pct(m.answer_rate),
+                pct(m.revisit_rate),
+                m.group_petitions
+                    .map_or_else(|| Cell::from("无数据"), Cell::Int),
+                e.petition_reports_late
+                    .map_or_else(|| Cell::from("无数据"), Cell::Int),
+            ]);
+        }
+        if done {
+            break;
+        }
+    }
+    let period = match q.month {
+        Some(m) => format!("{}年{m}月", q.year),
+        None => format!("{}年", q.year),
+    };
+    Ok(xlsx(
+        "rankings",
+        sheet::workbook(&format!("{period}排名"), &RANKINGS, rows)?,
+    ))
+}

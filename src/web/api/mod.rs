@@ -153,6 +153,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::export_filings))
         .routes(routes!(exports::export_tickets))
         .routes(routes!(exports::export_cases))
+        .routes(routes!(exports::export_rankings))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_users, accounts::create_user))
         .routes(routes!(accounts::disable_user))
