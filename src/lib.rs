@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod blobs;
 pub mod calendar;
+pub mod circulars;
 pub mod cli;
 pub mod config;
 pub mod db;

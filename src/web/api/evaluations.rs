@@ -191,7 +191,10 @@ pub struct ExportQuery {
 /// The results within the caller's scope as CSV (UTF-8 with BOM) or XLSX, for the bureau's
 /// credit system.
 #[utoipa::path(get, path = "/api/v1/evaluations/{id}/export", tag = "evaluation", params(ExportQuery),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]
+    responses((status = 200, description = "CSV (UTF-8 with BOM) or XLSX", content(
+        (Vec<u8> = "text/csv"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export_results(
     State(s): State<AppState>,
     p: Principal,

@@ -346,7 +346,8 @@ struct EnterpriseTemplate {
     year: i32,
     m: Option<Named>,
     categories: Vec<(String, String, i64)>,
-    months: Vec<MonthBar>,
+    /// The monthly chart, SVG.
+    months: String,
     recent: Vec<Ticket>,
     classifier: &'static Classifier,
 }
@@ -392,31 +393,22 @@ pub async fn enterprise_summary(
                 .collect()
         })
         .unwrap_or_default();
-    let max = m
-        .as_ref()
-        .and_then(|m| m.metrics.by_month.iter().copied().max())
-        .unwrap_or(0)
-        .max(1);
-    let months = m
-        .as_ref()
-        .map(|m| {
-            m.metrics
-                .by_month
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let h = (*n * 100 / max) as u32;
-                    MonthBar {
-                        month: i + 1,
-                        n: *n,
-                        x: 8 + i as u32 * 39,
-                        y: 118 - h,
-                        h,
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // The same bar chart as the circulars, drawn as SVG (text stays text for the browser).
+    let months = match &m {
+        Some(m) => crate::circulars::chart::svg(
+            &crate::circulars::chart::Bars {
+                title: format!("{year}年各月工单数"),
+                labels: (1..=m.metrics.by_month.len())
+                    .map(|i| format!("{i}月"))
+                    .collect(),
+                values: m.metrics.by_month.iter().map(|n| *n as f64).collect(),
+                unit: String::new(),
+            },
+            800,
+            300,
+        )?,
+        None => String::new(),
+    };
     Ok(render(&EnterpriseTemplate {
         nav,
         e,
@@ -427,15 +419,6 @@ pub async fn enterprise_summary(
         recent,
         classifier,
     })?)
-}
-
-/// One bar of the monthly chart, in SVG user units (bars up to 100 high above y = 118).
-pub struct MonthBar {
-    pub month: usize,
-    pub n: i64,
-    pub x: u32,
-    pub y: u32,
-    pub h: u32,
 }
 
 impl Named {

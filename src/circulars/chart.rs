@@ -1,0 +1,209 @@
+//! Bar charts with Chinese labels, as PNG for documents and SVG for pages. The labels render
+//! from the CJK font shipped in `assets/fonts` (Noto Sans SC, OFL, subset to GB 2312), so a
+//! server with no fonts installed draws the same picture.
+
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{register_font, FontStyle};
+
+use crate::error::{Error, Result};
+
+static FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Regular-GB2312.otf");
+const FAMILY: &str = "sans-serif";
+
+/// The largest picture drawn (pixels a side): the bitmap is held in memory while drawing.
+const MAX_SIDE: u32 = 4000;
+/// Bars in one chart: more would not be readable, and each label costs a glyph run.
+pub const MAX_BARS: usize = 200;
+
+fn font() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        if register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
+            tracing::error!("the shipped CJK font could not be read");
+        }
+    });
+}
+
+/// One bar per label, with its value written above it.
+#[derive(Debug, Clone)]
+pub struct Bars {
+    pub title: String,
+    pub labels: Vec<String>,
+    pub values: Vec<f64>,
+    /// Written after each value, e.g. "件".
+    pub unit: String,
+}
+
+impl Bars {
+    fn check(&self, width: u32, height: u32) -> Result<()> {
+        if self.labels.len() != self.values.len() {
+            return Err(Error::Internal("图表的标签与数值个数不一致".into()));
+        }
+        if self.labels.len() > MAX_BARS {
+            return Err(Error::invalid("chart", format!("一张图最多{MAX_BARS}根柱")));
+        }
+        if !(100..=MAX_SIDE).contains(&width) || !(100..=MAX_SIDE).contains(&height) {
+            return Err(Error::invalid(
+                "chart",
+                format!("图的宽高应在100–{MAX_SIDE}像素之间"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("绘图失败：{e}"))
+}
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()> {
+    font();
+    root.fill(&WHITE).map_err(failed)?;
+    let n = b.values.len().max(1);
+    let top = b.values.iter().copied().fold(0.0_f64, f64::max);
+    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(&b.title, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
+        .map_err(failed)?;
+    let labels = &b.labels;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(n)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FAMILY, 14))
+        .draw()
+        .map_err(failed)?;
+    let fill = RGBColor(11, 92, 173);
+    chart
+        .draw_series(b.values.iter().enumerate().map(|(i, v)| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), *v),
+                ],
+                fill.filled(),
+            );
+            bar.set_margin(0, 0, 6, 6);
+            bar
+        }))
+        .map_err(failed)?;
+    chart
+        .draw_series(b.values.iter().enumerate().map(|(i, v)| {
+            Text::new(
+                format!("{}{}", trim(*v), b.unit),
+                (SegmentValue::CenterOf(i), *v + top * 0.01),
+                (FAMILY, 13)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )
+        }))
+        .map_err(failed)?;
+    root.present().map_err(failed)
+}
+
+fn trim(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// The chart as a PNG of `width` × `height` pixels.
+pub fn png(b: &Bars, width: u32, height: u32) -> Result<Vec<u8>> {
+    b.check(width, height)?;
+    let mut pixels = vec![0_u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw(&root, b)?;
+    }
+    let image = image::RgbImage::from_raw(width, height, pixels)
+        .ok_or_else(|| Error::Internal("位图尺寸不符".into()))?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, image::ImageFormat::Png)
+        .map_err(failed)?;
+    Ok(out.into_inner())
+}
+
+/// The chart as SVG (text stays text: the browser's fonts draw it, and it can be searched).
+pub fn svg(b: &Bars, width: u32, height: u32) -> Result<String> {
+    b.check(width, height)?;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        draw(&root, b)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn months() -> Bars {
+        Bars {
+            title: "任城区12345工单月度趋势".into(),
+            labels: (1..=12).map(|m| format!("{m}月")).collect(),
+            values: vec![3.0, 5.0, 8.0, 2.0, 0.0, 7.0, 9.0, 4.0, 6.0, 1.0, 3.0, 5.0],
+            unit: "件".into(),
+        }
+    }
+
+    /// Dark pixels in a band of the picture (rows `from..to`).
+    fn ink(png: &[u8], from: u32, to: u32) -> usize {
+        let img = image::load_from_memory(png).unwrap().to_rgb8();
+        (from..to)
+            .flat_map(|y| (0..img.width()).map(move |x| (x, y)))
+            .filter(|(x, y)| img.get_pixel(*x, *y).0.iter().all(|c| *c < 100))
+            .count()
+    }
+
+    #[test]
+    fn chinese_labels_render_from_the_shipped_font() {
+        let png = png(&months(), 800, 400).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        // `AFTERCARE_CHART_SAMPLE=FILE cargo test --lib chinese_labels` writes the picture
+        // the README shows.
+        if let Ok(path) = std::env::var("AFTERCARE_CHART_SAMPLE") {
+            std::fs::write(path, &png).unwrap();
+        }
+        // The caption (top band) and the month labels (bottom band) carry glyphs: without
+        // the font they would be blank.
+        assert!(ink(&png, 0, 40) > 200, "caption drawn");
+        assert!(ink(&png, 360, 400) > 200, "x labels drawn");
+        let svg = svg(&months(), 800, 400).unwrap();
+        assert!(svg.contains("任城区12345工单月度趋势") && svg.contains("7月"));
+    }
+
+    #[test]
+    fn sizes_and_counts_are_bounded() {
+        assert!(png(&months(), 50_000, 400).is_err());
+        let mut many = months();
+        many.labels = vec!["x".into(); MAX_BARS + 1];
+        many.values = vec![1.0; MAX_BARS + 1];
+        assert!(svg(&many, 800, 400).is_err());
+        let mut empty = months();
+        empty.labels.clear();
+        empty.values.clear();
+        assert!(
+            png(&empty, 400, 300).is_ok(),
+            "an empty chart is drawn, not an error"
+        );
+    }
+}
