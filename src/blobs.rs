@@ -267,6 +267,23 @@ pub struct Stored {
 }
 
 /// Stores a checked file, recording it once in `blobs`.
+/// An upload as every attachment takes it: its name made displayable, its bytes checked
+/// (type from the bytes, size, images decode) off the async workers, then stored. Answers the
+/// display name and the stored blob.
+pub async fn accept(
+    conn: &mut Conn<'_>,
+    store: &dyn BlobStore,
+    limits: Limits,
+    field: &str,
+    original_name: &str,
+    bytes: Vec<u8>,
+) -> Result<(String, Stored)> {
+    let name = display_name(original_name);
+    let checked = inspect_blocking(bytes, limits, field, &name).await?;
+    let stored = self::store(conn, store, &checked).await?;
+    Ok((name, stored))
+}
+
 pub async fn store(conn: &mut Conn<'_>, store: &dyn BlobStore, file: &Checked) -> Result<Stored> {
     let bytes = file.bytes();
     let size = i64::try_from(bytes.len()).map_err(|e| Error::Internal(e.to_string()))?;

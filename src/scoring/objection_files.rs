@@ -72,9 +72,7 @@ pub async fn attach(
             format!("每件异议最多上传{MAX_FILES}个文件"),
         ));
     }
-    let name = blobs::display_name(original_name);
-    let checked = blobs::inspect_blocking(bytes, limits, "file", &name).await?;
-    let stored = blobs::store(conn, store, &checked).await?;
+    let (name, stored) = blobs::accept(conn, store, limits, "file", original_name, bytes).await?;
     let id: i64 = on_conn!(conn, |c| sqlx::query_scalar(
         "INSERT INTO objection_files (objection_id, sha256, original_name, content_type, size)
          VALUES ($1, $2, $3, $4, $5) RETURNING id"
