@@ -33,6 +33,9 @@ pub struct Loaded {
     pub book: RuleBook,
 }
 
+/// The first year an evaluation can be run for.
+pub const FIRST_YEAR: i32 = 2000;
+
 /// Gathers the year's inputs as of `today` (31 December for a past year), evaluates every
 /// enterprise under the rule-set text and stores the run as a draft.
 pub async fn evaluate_year(
@@ -44,11 +47,19 @@ pub async fn evaluate_year(
     today: NaiveDate,
     force: bool,
 ) -> crate::error::Result<run::Run> {
+    // Years before the platform's data (and after today) have nothing to evaluate; the bound
+    // also keeps dates printable in every format the run is shown in.
+    if !(FIRST_YEAR..=today.year()).contains(&year) {
+        return Err(crate::error::Error::invalid(
+            "year",
+            format!(
+                "评价年度应在{FIRST_YEAR}–{}之间，填写的是{year}",
+                today.year()
+            ),
+        ));
+    }
     let as_of = gather::as_of(year, today)
-        .filter(|d| d.year() == year)
-        .ok_or_else(|| {
-            crate::error::Error::invalid("year", format!("{year}年尚未开始，无法评价"))
-        })?;
+        .ok_or_else(|| crate::error::Error::invalid("year", "年份无效"))?;
     let prepared = run::prepare(rules_text, year, as_of, force)?;
     let snapshot = {
         let mut pooled = db.acquire().await?;

@@ -196,6 +196,20 @@ async fn evaluation_end_to_end(app: TestApp) {
     let (st, err) = post(&mut admin, "/api/v1/evaluations", json!({"year": 2020})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["error"]["field"], "year");
+    // Forced or not, a year before 2000 or after this one has nothing to evaluate.
+    for year in [-493, 1999, y + 1] {
+        let (st, err) = post(
+            &mut admin,
+            "/api/v1/evaluations",
+            json!({"year": year, "force": true}),
+        )
+        .await;
+        assert_eq!(
+            (st, err["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("year")),
+            "{year}"
+        );
+    }
 
     // By hand: ent_a +5 (org complete: 3 staff ≥ 2, fund, 4 documents, 3 of 3 boards, 4/4
     // answered ≥ 90 %, 3/4 = 75 % revisited ≥ 70 %) and 0 for the hotline (4 per 300 units is
