@@ -157,6 +157,31 @@ pub struct RuleBook {
     pub rules: Vec<Rule>,
 }
 
+impl RuleBook {
+    /// The parameters the rules compare with: the only ones a what-if can change, since the
+    /// metrics (board coverage, late changes…) are frozen with the run.
+    pub fn parameters_used(&self) -> std::collections::BTreeSet<String> {
+        fn walk(c: &Condition, out: &mut std::collections::BTreeSet<String>) {
+            match c {
+                Condition::All { all: cs } | Condition::Any { any: cs } => {
+                    cs.iter().for_each(|c| walk(c, out))
+                }
+                Condition::Not { not } => walk(not, out),
+                Condition::Compare(cmp) => {
+                    if let Some(p) = &cmp.param {
+                        out.insert(p.clone());
+                    }
+                }
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            walk(&r.when, &mut out);
+        }
+        out
+    }
+}
+
 /// The flags a rule may set, with what they mean.
 pub const FLAGS: &[(&str, &str)] = &[("no_2a", "不得参加评选2A级以上信用企业（第二十二条）")];
 

@@ -162,7 +162,14 @@ pub async fn compare(conn: &mut Conn<'_>, run: &Run, draft: &Loaded) -> Result<W
 /// date on (the page's "change a threshold and see").
 pub fn with_parameters(base: &Loaded, changes: &[(String, i64)], run: &Run) -> Result<Loaded> {
     let mut params = base.params.clone();
+    let used = base.book.parameters_used();
     for (name, value) in changes {
+        if params.parameters.contains_key(name) && !used.contains(name) {
+            return Err(Error::invalid(
+                name.clone(),
+                "该参数不参与评分规则；冻结的输入（如公示牌覆盖率）不会随之重算",
+            ));
+        }
         let p = params
             .parameters
             .get_mut(name)

@@ -527,6 +527,20 @@ async fn evaluation_end_to_end(app: TestApp) {
         (Some(5), Some(10))
     );
     assert_eq!(w["changed"][0]["items"][0]["rule"], "hotline");
+    // A parameter the rules do not compare with would change the inputs, which are frozen.
+    let (st, err) = post(
+        &mut admin,
+        &format!("/api/v1/evaluations/{id}/what-if"),
+        json!({"parameters": {"board_lookback_years": 3}}),
+    )
+    .await;
+    assert_eq!(
+        (st, err["error"]["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("board_lookback_years")
+        )
+    );
     // The CLI's `--what-if` prints the same comparison, from a draft file.
     let draft = aftercare::rules::RuleSet::shipped_text("jining-2021")
         .unwrap()

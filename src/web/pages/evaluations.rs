@@ -371,10 +371,12 @@ async fn parameters(
 ) -> Result<Vec<(String, Parameter, i64, i64)>, PageError> {
     let text = run::rules_text(conn, run.id).await?;
     let loaded = run::prepare(&text, run.year, run.as_of, true)?.loaded;
+    let used = loaded.book.parameters_used();
     Ok(loaded
         .params
         .parameters
         .iter()
+        .filter(|(name, _)| used.contains(*name))
         .map(|(name, p)| {
             let now = loaded.params.value(name, run.as_of, None).value;
             let want = asked.get(name).copied().unwrap_or(now);
