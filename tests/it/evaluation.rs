@@ -629,3 +629,66 @@ async fn hashes_match_across_databases() {
         );
     }
 }
+
+/// `aftercare rules check` names the file and the line; `rules test` runs a bureau's own
+/// golden file; both answer with their exit status.
+#[test]
+fn rules_cli_checks_files_and_runs_golden_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let jining = aftercare::rules::RuleSet::shipped_text("jining-2021").unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        jining.replace("metric = \"manager_named\"", "metric = \"manager_nmed\""),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aftercare"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "rules",
+        "check",
+        bad.to_str().unwrap(),
+        "--date",
+        "2025-12-31",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("行") && err.contains("未知指标“manager_nmed”"),
+        "{err}"
+    );
+    let good = run(&["rules", "check", "--date", "2025-12-31"]);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+
+    let golden = dir.path().join("ours.toml");
+    std::fs::write(
+        &golden,
+        "rule_set = \"jining-2021\"\ndate = \"2025-12-31\"\n[[cases]]\nname = \"逾期未改正\"\nmetrics = { overdue_orders = 1 }\nexpect = { total = -20, flags = [\"no_2a\"], items = { overdue = -20 } }\n",
+    )
+    .unwrap();
+    let out = run(&["rules", "test", golden.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(
+        &golden,
+        std::fs::read_to_string(&golden)
+            .unwrap()
+            .replace("total = -20", "total = 0"),
+    )
+    .unwrap();
+    let out = run(&["rules", "test", golden.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  逾期未改正"));
+}
