@@ -38,6 +38,9 @@ pub struct Config {
     pub max_import_bytes: u64,
     /// The rule set in force: one of the files under `scoring-rules/` (e.g. `jining-2021`).
     pub rule_set: String,
+    /// Serve the public transparency page (`/public`, no sign-in): final evaluation results
+    /// and complaint rates only. Off unless the bureau turns it on.
+    pub public_page: bool,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
     pub log: String,
     /// The `[mail]` section: how the outbox is sent (see `notify`).
@@ -65,6 +68,7 @@ struct FileConfig {
     max_import_rows: Option<usize>,
     max_import_bytes: Option<u64>,
     rule_set: Option<String>,
+    public_page: Option<bool>,
     log: Option<String>,
     mail: Option<crate::notify::config::MailFile>,
 }
@@ -99,6 +103,7 @@ impl Config {
             max_import_rows: 2_000_000,
             max_import_bytes: 512 * 1024 * 1024,
             rule_set: "jining-2021".into(),
+            public_page: false,
             log: "info".into(),
             mail: crate::notify::MailConfig::default(),
         }
@@ -223,6 +228,12 @@ impl Config {
         if let Some(v) = env("RULE_SET").or(file.rule_set) {
             c.rule_set = v;
         }
+        c.public_page = pick(
+            env("PUBLIC_PAGE"),
+            file.public_page,
+            c.public_page,
+            "public_page",
+        )?;
         c.log = env("LOG")
             .or_else(|| std::env::var("RUST_LOG").ok())
             .or(file.log)

@@ -18,6 +18,7 @@ pub mod lang;
 pub mod metrics;
 pub mod objection;
 pub mod objection_files;
+pub mod public;
 pub mod results;
 pub mod run;
 pub mod whatif;

@@ -167,7 +167,7 @@ async fn build_city(app: &TestApp) -> Seed {
     s
 }
 
-async fn evaluation_end_to_end(app: TestApp) {
+async fn evaluation_end_to_end(mut app: TestApp) {
     let s = build_city(&app).await;
     let today = aftercare::time::today();
     let y = today.year();
@@ -496,6 +496,51 @@ async fn evaluation_end_to_end(app: TestApp) {
         (StatusCode::OK, Some("final"))
     );
     assert_eq!(outbox(&app, "objection_decided").await, 2);
+
+    // The public page: off by default; on, it shows the final run only, and nothing personal.
+    let mut anon = app.client();
+    assert_eq!(anon.get("/public").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        anon.get("/api/v1/public/evaluation").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.configure(|c| c.public_page = true);
+    let mut anon = app.client();
+    let pubjson = anon.get("/api/v1/public/evaluation").await;
+    assert_eq!(pubjson.status, StatusCode::OK, "{}", pubjson.text());
+    let pj = pubjson.json();
+    assert_eq!(pj["enterprises"]["total"], 3);
+    let a_pub = pj["enterprises"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "济宁甲置业有限公司")
+        .unwrap()
+        .clone();
+    assert_eq!(a_pub["total"], 10, "with the upheld objection");
+    assert!((a_pub["complaints_per_100_units"].as_f64().unwrap() - 4.0 / 3.0).abs() < 1e-6);
+    let page = anon.get("/public").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let (html, all) = (page.text(), pubjson.text());
+    assert!(html.contains("济宁甲置业有限公司") && html.contains("每百套投诉"));
+    for personal in [
+        "13800000000",
+        "kefu@example.cn",
+        "张三",
+        "王经理",
+        "13905371111",
+        "墙面开裂",
+        "T001",
+    ] {
+        assert!(
+            !html.contains(personal) && !all.contains(personal),
+            "{personal} is personal"
+        );
+    }
+    let mut ea = app.login("ent_a").await;
+    let mut eb = app.login("ent_b").await;
+    let mut oa = app.login("officer_a").await;
+    let mut admin = app.login("admin").await;
 
     // What-if: with 4 rated tickets enough and 75 % satisfied enough, ent_a's hotline item
     // would hold; only ent_a changes. City staff only.

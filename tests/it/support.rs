@@ -114,6 +114,14 @@ impl TestApp {
         self.router = web::router(self.state.clone());
     }
 
+    /// Changes the configuration (e.g. turns the public page on), keeping the database.
+    pub fn configure(&mut self, change: impl FnOnce(&mut aftercare::config::Config)) {
+        let mut config = (*self.state.config).clone();
+        change(&mut config);
+        self.state.config = std::sync::Arc::new(config);
+        self.router = web::router(self.state.clone());
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let mut p = self.db().acquire().await.expect("acquire");
         let mut conn = p.conn();

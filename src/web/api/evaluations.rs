@@ -348,3 +348,33 @@ pub async fn download_objection_file(
         &format!("objection-file-{file_id}"),
     )
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicQuery {
+    /// Part of an enterprise's name or credit code.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The public transparency data (no sign-in), when the bureau has turned `public_page` on:
+/// the latest final evaluation and each enterprise's complaints per 100 units. 404 when off,
+/// and when no evaluation is final yet.
+#[utoipa::path(get, path = "/api/v1/public/evaluation", tag = "evaluation", params(PublicQuery),
+    security(()),
+    responses((status = 200, body = crate::scoring::public::PublicEvaluation), (status = 404, body = ErrorBody)))]
+pub async fn public_evaluation(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<PublicQuery>,
+) -> ApiResult<Json<crate::scoring::public::PublicEvaluation>> {
+    if !s.config.public_page {
+        return Err(crate::error::Error::NotFound("公开页面").into());
+    }
+    let paging = Paging::new(q.page, q.per_page)?;
+    let mut c = s.db.acquire().await?;
+    crate::scoring::public::evaluation(&mut c.conn(), q.q.as_deref(), paging)
+        .await?
+        .map(Json)
+        .ok_or_else(|| crate::error::Error::NotFound("已定稿的评价").into())
+}

@@ -146,6 +146,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::decide_objection))
         .routes(routes!(evaluations::export_results))
         .routes(routes!(evaluations::what_if))
+        .routes(routes!(evaluations::public_evaluation))
         .routes(routes!(evaluations::upload_objection_file))
         .routes(routes!(evaluations::download_objection_file))
         .routes(routes!(exports::export_enterprises))

@@ -443,3 +443,45 @@ pub async fn what_if_submit(
         result: Some(result),
     })?)
 }
+
+#[derive(Template)]
+#[template(path = "public.html")]
+struct PublicTemplate {
+    data: Option<crate::scoring::public::PublicEvaluation>,
+    q: String,
+    pager: Pager,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PublicParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// The public transparency page: no sign-in; 404 unless the bureau turned it on.
+pub async fn public_page(
+    State(s): State<AppState>,
+    Query(q): Query<PublicParams>,
+) -> Result<Response, PageError> {
+    if !s.config.public_page {
+        return Err(crate::error::Error::NotFound("公开页面").into());
+    }
+    let paging = Paging::new(q.page.parse().ok(), Some(50))?;
+    let mut c = s.db.acquire().await?;
+    let data = crate::scoring::public::evaluation(&mut c.conn(), Some(&q.q), paging).await?;
+    let (page, per_page, total) = data.as_ref().map_or((1, 50, 0), |d| {
+        (
+            d.enterprises.page,
+            d.enterprises.per_page,
+            d.enterprises.total,
+        )
+    });
+    let pager = Pager::new("/public", &[("q", q.q.clone())], page, per_page, total);
+    Ok(render(&PublicTemplate {
+        data,
+        q: q.q,
+        pager,
+    })?)
+}

@@ -86,6 +86,7 @@ pub fn router() -> Router<AppState> {
             post(evaluations::file_objection),
         )
         .route("/objections/{id}/decision", post(evaluations::decide))
+        .route("/public", get(evaluations::public_page))
         .route("/objections/{id}/files", post(evaluations::add_file))
         .route("/petitions", get(cases::petitions_page))
         .route("/petitions/{ticket_id}", post(cases::record_petition))
