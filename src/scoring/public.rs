@@ -65,14 +65,13 @@ struct Row {
 
 /// The latest final run, if any.
 async fn latest_final(conn: &mut Conn<'_>) -> Result<Option<Run>> {
-    let id: Option<i64> =
-        on_conn!(conn, |c| {
-            sqlx::query_scalar(
+    let id: Option<i64> = on_conn!(conn, |c| {
+        sqlx::query_scalar(
         "SELECT id FROM evaluation_runs WHERE status = 'final' ORDER BY year DESC, id DESC LIMIT 1"
     )
     .fetch_optional(c)
     .await
-        })?;
+    })?;
     match id {
         Some(id) => Ok(Some(run::get(conn, id).await?)),
         None => Ok(None),

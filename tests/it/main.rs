@@ -10,6 +10,7 @@ mod audit_log;
 mod bounds;
 mod cases;
 mod evaluation;
+mod evaluation_city;
 mod exports;
 mod filings;
 mod hotline;
