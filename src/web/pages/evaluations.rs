@@ -218,18 +218,22 @@ struct ResultTemplate {
 }
 
 impl ResultTemplate {
-    fn outcome_label(&self, o: &Outcome) -> &'static str {
-        match o {
-            Outcome::Pass => "满足",
-            Outcome::Fail => "不满足",
-            Outcome::Unknown => "无法判断",
+    /// How an item's condition reads: for a deduction, a condition that holds is the bad news.
+    fn outcome_label(&self, rule_points: &i64, o: &Outcome) -> &'static str {
+        match (*rule_points < 0, o) {
+            (_, Outcome::Unknown) => "条件无法判断",
+            (false, Outcome::Pass) => "条件满足",
+            (false, Outcome::Fail) => "条件不满足",
+            (true, Outcome::Pass) => "扣分条件成立",
+            (true, Outcome::Fail) => "未触发扣分",
         }
     }
-    fn outcome_class(&self, o: &Outcome) -> &'static str {
-        match o {
-            Outcome::Pass => "good",
-            Outcome::Fail => "bad",
-            Outcome::Unknown => "muted",
+    /// Green for what is good for the enterprise, red for what costs it points.
+    fn outcome_class(&self, rule_points: &i64, o: &Outcome) -> &'static str {
+        match (*rule_points < 0, o) {
+            (_, Outcome::Unknown) => "muted",
+            (false, Outcome::Pass) | (true, Outcome::Fail) => "good",
+            (false, Outcome::Fail) | (true, Outcome::Pass) => "bad",
         }
     }
     fn files_of(&self, objection_id: &i64) -> Vec<&objection_files::ObjectionFile> {
