@@ -46,7 +46,16 @@ fn cells(run: &Run, r: &ResultRow) -> [String; 10] {
         if r.final_no_2a { "是" } else { "否" }.into(),
         r.prev_total.map(|t| t.to_string()).unwrap_or_default(),
         r.open_objections.to_string(),
-        format!("{}（{}）", run.number(), run.status.label()),
+        format!(
+            "{}（{}{}）",
+            run.number(),
+            run.status.label(),
+            if run.forced {
+                "，超出规则集有效期强制评价"
+            } else {
+                ""
+            }
+        ),
     ]
 }
 
