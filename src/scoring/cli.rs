@@ -178,14 +178,13 @@ pub async fn evaluate(
             .bind(run.id)
             .fetch_all(c)
             .await)?;
-        let results: Vec<serde_json::Value> = rows
+        let results = rows
             .into_iter()
             .map(|(id, name, code, evaluation)| {
-                let evaluation: serde_json::Value =
-                    serde_json::from_str(&evaluation).unwrap_or(serde_json::Value::Null);
-                serde_json::json!({"enterprise_id": id, "name": name, "credit_code": code, "evaluation": evaluation})
+                let evaluation: serde_json::Value = serde_json::from_str(&evaluation)?;
+                Ok(serde_json::json!({"enterprise_id": id, "name": name, "credit_code": code, "evaluation": evaluation}))
             })
-            .collect();
+            .collect::<anyhow::Result<Vec<serde_json::Value>>>()?;
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"run": run, "results": results}))?

@@ -137,6 +137,24 @@ pub async fn of_id(conn: &mut Conn<'_>, id: i64) -> Result<Objection> {
     get(conn, id).await
 }
 
+/// The upheld objections of a run, per enterprise: what the run's final figures read.
+pub async fn upheld_in_run(
+    conn: &mut Conn<'_>,
+    run_id: i64,
+) -> Result<std::collections::HashMap<i64, Vec<Objection>>> {
+    let rows = on_conn!(conn, |c| sqlx::query_as::<_, Objection>(&format!(
+        "SELECT {COLUMNS} FROM objections WHERE run_id = $1 AND status = 'upheld' ORDER BY id"
+    ))
+    .bind(run_id)
+    .fetch_all(c)
+    .await)?;
+    let mut out: std::collections::HashMap<i64, Vec<Objection>> = Default::default();
+    for o in rows {
+        out.entry(o.enterprise_id).or_default().push(o);
+    }
+    Ok(out)
+}
+
 pub(super) async fn get(conn: &mut Conn<'_>, id: i64) -> Result<Objection> {
     on_conn!(conn, |c| sqlx::query_as::<_, Objection>(&format!(
         "SELECT {COLUMNS} FROM objections WHERE id = $1"
@@ -155,9 +173,18 @@ pub async fn of_run(
 ) -> Result<Vec<(Objection, String)>> {
     visible_run(conn, p, run_id).await?;
     let scope = p.scope();
-    let rows: Vec<(i64, String)> = on_conn!(conn, |c| {
-        sqlx::query_as(
-        "SELECT o.id, r.name FROM objections o
+    #[derive(sqlx::FromRow)]
+    struct Named {
+        #[sqlx(flatten)]
+        objection: Objection,
+        enterprise_name: String,
+    }
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, Named>(
+        "SELECT o.id, o.run_id, o.enterprise_id, o.rule, o.text, o.status, o.points_before,
+                o.points_after, o.flag_cleared, o.reason, o.filed_at, o.decided_at,
+                r.name AS enterprise_name
+         FROM objections o
          JOIN evaluation_results r ON r.run_id = o.run_id AND r.enterprise_id = o.enterprise_id
          WHERE o.run_id = $1 AND ($2 IS NULL OR r.county_id = $2) AND ($3 IS NULL OR o.enterprise_id = $3)
          ORDER BY CASE o.status WHEN 'open' THEN 0 ELSE 1 END, o.id LIMIT 500"
@@ -168,11 +195,10 @@ pub async fn of_run(
     .fetch_all(c)
     .await
     })?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, name) in rows {
-        out.push((get(conn, id).await?, name));
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|n| (n.objection, n.enterprise_name))
+        .collect())
 }
 
 /// An enterprise objects to one of its items while the run is publicized.

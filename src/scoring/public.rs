@@ -117,13 +117,17 @@ pub async fn evaluation(
     .fetch_all(c)
     .await)?;
     let bad = |e: serde_json::Error| Error::Internal(format!("评价结果无法读取：{e}"));
+    let upheld = super::objection::upheld_in_run(conn, run.id).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let evaluation: Evaluation = serde_json::from_str(&r.evaluation).map_err(bad)?;
         let inputs: Inputs = serde_json::from_str(&r.inputs).map_err(bad)?;
         // Items as they stand after upheld objections, like the total.
-        let objections = super::objection::of_result(conn, run.id, r.enterprise_id).await?;
-        let (items, _, _) = apply(&evaluation, &objections);
+        let objections = upheld
+            .get(&r.enterprise_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let (items, _, _) = apply(&evaluation, objections);
         out.push(PublicRow {
             name: r.name,
             credit_code: r.credit_code,

@@ -4,14 +4,14 @@
 //! every read and write, publicity and objections with their denials, the what-if diff and
 //! the exports.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use chrono::{Datelike, Duration};
 use serde_json::json;
 
 use crate::both;
 use crate::evaluation_city::{build_city, exec, find, outbox, points, post};
 use crate::filings::png;
-use crate::support::TestApp;
+use crate::support::{hidden, TestApp};
 
 async fn evaluation_end_to_end(mut app: TestApp) {
     let s = build_city(&app).await;
@@ -297,6 +297,89 @@ async fn evaluation_end_to_end(mut app: TestApp) {
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{ob_obj}");
+    // The pages: ent_a2 objects through the multipart form with a photo; its officer rejects
+    // it through the decision form.
+    {
+        let mut conn = app.db().acquire().await.unwrap();
+        aftercare::auth::user::create(
+            &mut conn.conn(),
+            &aftercare::audit::Actor::system("test"),
+            aftercare::auth::user::NewUser {
+                username: "ent_a2".into(),
+                display_name: "ent_a2".into(),
+                password: crate::support::PASSWORD.into(),
+                role: aftercare::auth::Role::Enterprise {
+                    enterprise_id: s.ent_a2,
+                },
+                email: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        drop(conn);
+        let mut e2 = app.login("ent_a2").await;
+        let page = e2
+            .get(&format!("/evaluations/{id}/enterprises/{}", s.ent_a2))
+            .await
+            .text();
+        assert!(page.contains("对此项提出异议"), "{page}");
+        let csrf = hidden(&page, "_csrf");
+        let mut body = Vec::new();
+        for (k, v) in [
+            ("_csrf", csrf.as_str()),
+            ("rule", "overdue"),
+            ("text", "整改材料已于期限前报送"),
+        ] {
+            body.extend(
+                format!("--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"receipt.png\"\r\nContent-Type: image/png\r\n\r\n");
+        body.extend(png(9));
+        body.extend(b"\r\n--XyZ--\r\n");
+        let r = e2
+            .request(
+                Method::POST,
+                &format!("/evaluations/{id}/enterprises/{}/objections", s.ent_a2),
+                Some("multipart/form-data; boundary=XyZ"),
+                body,
+                false,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let d = e2
+            .get(&format!("/api/v1/evaluations/{id}/results/{}", s.ent_a2))
+            .await
+            .json();
+        assert_eq!(
+            (
+                d["objections"].as_array().unwrap().len(),
+                d["files"].as_array().unwrap().len()
+            ),
+            (1, 1)
+        );
+        let page = oa
+            .get(&format!("/evaluations/{id}/enterprises/{}", s.ent_a2))
+            .await
+            .text();
+        assert!(
+            page.contains("receipt.png") && page.contains("不予采纳"),
+            "{page}"
+        );
+        let csrf = hidden(&page, "_csrf");
+        let r = oa
+            .post_form(
+                &format!("/objections/{}/decision", d["objections"][0]["id"]),
+                &[
+                    ("_csrf", &csrf),
+                    ("uphold", "0"),
+                    ("reason", "核查时仍未设立机构"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
     exec(
         &app,
         &format!(
@@ -341,7 +424,7 @@ async fn evaluation_end_to_end(mut app: TestApp) {
         (st, fin["status"].as_str()),
         (StatusCode::OK, Some("final"))
     );
-    assert_eq!(outbox(&app, "objection_decided").await, 2);
+    assert_eq!(outbox(&app, "objection_decided").await, 3);
 
     // The public page: off by default; on, it shows the final run only, and nothing personal.
     let mut anon = app.client();

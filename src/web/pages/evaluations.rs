@@ -274,14 +274,22 @@ pub async fn result_page(
     })?)
 }
 
+/// The objection form: the item, the reasons and optionally a first file of evidence, in one
+/// transaction (a refused file files no objection).
 pub async fn file_objection(
     State(s): State<AppState>,
     user: PageUser,
     Path((id, enterprise_id)): Path<(i64, i64)>,
-    Form(input): Form<ObjectionInput>,
+    form: Multipart,
 ) -> Result<Response, PageError> {
+    let upload = super::read_upload(form).await?;
+    let field = |k: &str| upload.fields.get(k).cloned().unwrap_or_default();
+    let input = ObjectionInput {
+        rule: field("rule"),
+        text: field("text"),
+    };
     let mut tx = s.db.begin().await?;
-    objection::file(
+    let o = objection::file(
         &mut tx.conn(),
         &user.principal,
         id,
@@ -290,8 +298,40 @@ pub async fn file_objection(
         Utc::now(),
     )
     .await?;
+    if let Some((name, bytes)) = upload.file {
+        attach(&s, &mut tx.conn(), &user, o.id, name, bytes).await?;
+    }
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/evaluations/{id}/enterprises/{enterprise_id}")).into_response())
+    Ok(to_result(id, enterprise_id))
+}
+
+/// A result's page, where every objection step returns to.
+fn to_result(run_id: i64, enterprise_id: i64) -> Response {
+    Redirect::to(&format!(
+        "/evaluations/{run_id}/enterprises/{enterprise_id}"
+    ))
+    .into_response()
+}
+
+/// Attaches an uploaded file to an objection, with the server's limits.
+async fn attach(
+    s: &AppState,
+    conn: &mut crate::db::Conn<'_>,
+    user: &PageUser,
+    objection_id: i64,
+    name: String,
+    bytes: Vec<u8>,
+) -> crate::error::Result<objection_files::ObjectionFile> {
+    objection_files::attach(
+        conn,
+        s.blobs.as_ref(),
+        Limits::from_config(&s.config),
+        &user.principal,
+        objection_id,
+        &name,
+        bytes,
+    )
+    .await
 }
 
 /// More evidence on an open objection.
@@ -306,23 +346,10 @@ pub async fn add_file(
         .file
         .ok_or_else(|| crate::error::Error::invalid("file", "请选择要上传的文件"))?;
     let mut tx = s.db.begin().await?;
-    let f = objection_files::attach(
-        &mut tx.conn(),
-        s.blobs.as_ref(),
-        Limits::from_config(&s.config),
-        &user.principal,
-        objection_id,
-        &name,
-        bytes,
-    )
-    .await?;
+    let f = attach(&s, &mut tx.conn(), &user, objection_id, name, bytes).await?;
     let o = crate::scoring::objection::of_id(&mut tx.conn(), f.objection_id).await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/evaluations/{}/enterprises/{}",
-        o.run_id, o.enterprise_id
-    ))
-    .into_response())
+    Ok(to_result(o.run_id, o.enterprise_id))
 }
 
 #[derive(Deserialize)]
@@ -351,11 +378,7 @@ pub async fn decide(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/evaluations/{}/enterprises/{}",
-        o.run_id, o.enterprise_id
-    ))
-    .into_response())
+    Ok(to_result(o.run_id, o.enterprise_id))
 }
 
 #[derive(Template)]
