@@ -89,6 +89,8 @@ enum Command {
     },
     /// Run the annual credit evaluation of a year (stored as a draft), or its what-if.
     Evaluate(crate::scoring::cli::EvaluateArgs),
+    /// Build a circular (通报) from the data and write it as DOCX, PDF and HTML.
+    Circular(crate::circulars::cli::CircularArgs),
     /// Check rule-set files and run golden cases against them.
     #[command(subcommand)]
     Rules(crate::scoring::cli::Command),
@@ -423,6 +425,10 @@ async fn run(
         Command::Evaluate(args) => {
             let db = open(&config).await?;
             return crate::scoring::cli::evaluate(args, &db, &config, &cli_actor).await;
+        }
+        Command::Circular(args) => {
+            let db = open(&config).await?;
+            return crate::circulars::cli::run(args, &db, &config, &cli_actor).await;
         }
         Command::Mail(cmd) => return mail_command(cmd, &config, &cli_actor).await,
         Command::Bench(command) => return crate::bench::run(command, &config).await,

@@ -41,6 +41,9 @@ pub struct Config {
     /// Serve the public transparency page (`/public`, no sign-in): final evaluation results
     /// and complaint rates only. Off unless the bureau turns it on.
     pub public_page: bool,
+    /// Where the circulars' wording is read from (`common.toml`, `org.toml`, …), so that an
+    /// officer can edit it without a rebuild; a file missing there is the shipped copy.
+    pub reports_dir: PathBuf,
     /// Log filter, e.g. `info` or `info,aftercare=debug`.
     pub log: String,
     /// The `[mail]` section: how the outbox is sent (see `notify`).
@@ -69,6 +72,7 @@ struct FileConfig {
     max_import_bytes: Option<u64>,
     rule_set: Option<String>,
     public_page: Option<bool>,
+    reports_dir: Option<PathBuf>,
     log: Option<String>,
     mail: Option<crate::notify::config::MailFile>,
 }
@@ -104,6 +108,7 @@ impl Config {
             max_import_bytes: 512 * 1024 * 1024,
             rule_set: "jining-2021".into(),
             public_page: false,
+            reports_dir: PathBuf::from("reports"),
             log: "info".into(),
             mail: crate::notify::MailConfig::default(),
         }
@@ -234,6 +239,9 @@ impl Config {
             c.public_page,
             "public_page",
         )?;
+        if let Some(v) = env("REPORTS_DIR").map(PathBuf::from).or(file.reports_dir) {
+            c.reports_dir = v;
+        }
         c.log = env("LOG")
             .or_else(|| std::env::var("RUST_LOG").ok())
             .or(file.log)

@@ -1,4 +1,4 @@
-//! Bar charts with Chinese labels, as PNG for documents and SVG for pages. The labels render
+//! Bar and line charts with Chinese labels, as PNG for documents and SVG for pages. The labels render
 //! from the CJK font shipped in `assets/fonts` (Noto Sans SC, OFL, subset to GB 2312), so a
 //! server with no fonts installed draws the same picture.
 
@@ -9,9 +9,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
-static FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Regular-GB2312.otf");
+/// The shipped font: also what the PDF embeds and measures with.
+pub static FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Regular-GB2312.otf");
 const FAMILY: &str = "sans-serif";
 
 /// The largest picture drawn (pixels a side): the bitmap is held in memory while drawing.
@@ -28,8 +31,38 @@ fn font() {
     });
 }
 
+/// A chart as a circular stores it: its data, drawn again for each output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Chart {
+    Bars(Bars),
+    Lines(Lines),
+}
+
+impl Chart {
+    pub fn title(&self) -> &str {
+        match self {
+            Chart::Bars(b) => &b.title,
+            Chart::Lines(l) => &l.title,
+        }
+    }
+
+    fn check(&self, width: u32, height: u32) -> Result<()> {
+        if !(100..=MAX_SIDE).contains(&width) || !(100..=MAX_SIDE).contains(&height) {
+            return Err(Error::invalid(
+                "chart",
+                format!("图的宽高应在100–{MAX_SIDE}像素之间"),
+            ));
+        }
+        match self {
+            Chart::Bars(b) => b.check(),
+            Chart::Lines(l) => l.check(),
+        }
+    }
+}
+
 /// One bar per label, with its value written above it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bars {
     pub title: String,
     pub labels: Vec<String>,
@@ -39,18 +72,56 @@ pub struct Bars {
 }
 
 impl Bars {
-    fn check(&self, width: u32, height: u32) -> Result<()> {
+    fn check(&self) -> Result<()> {
         if self.labels.len() != self.values.len() {
             return Err(Error::Internal("图表的标签与数值个数不一致".into()));
         }
         if self.labels.len() > MAX_BARS {
             return Err(Error::invalid("chart", format!("一张图最多{MAX_BARS}根柱")));
         }
-        if !(100..=MAX_SIDE).contains(&width) || !(100..=MAX_SIDE).contains(&height) {
+        Ok(())
+    }
+}
+
+/// Lines over the same labels (e.g. months), one per series, with a legend: a trend against
+/// the previous period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lines {
+    pub title: String,
+    pub labels: Vec<String>,
+    pub series: Vec<Series>,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+/// Series in one chart: each has its own colour.
+const MAX_SERIES: usize = 4;
+const COLOURS: [RGBColor; MAX_SERIES] = [
+    RGBColor(11, 92, 173),
+    RGBColor(200, 60, 40),
+    RGBColor(40, 140, 70),
+    RGBColor(120, 80, 160),
+];
+
+impl Lines {
+    fn check(&self) -> Result<()> {
+        if self.labels.len() > MAX_BARS || self.series.len() > MAX_SERIES {
             return Err(Error::invalid(
                 "chart",
-                format!("图的宽高应在100–{MAX_SIDE}像素之间"),
+                format!("一张折线图最多{MAX_BARS}个点、{MAX_SERIES}条线"),
             ));
+        }
+        if self
+            .series
+            .iter()
+            .any(|s| s.values.len() != self.labels.len())
+        {
+            return Err(Error::Internal("折线的点数与标签个数不一致".into()));
         }
         Ok(())
     }
@@ -60,8 +131,77 @@ fn failed(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("绘图失败：{e}"))
 }
 
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()> {
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<()> {
     font();
+    match c {
+        Chart::Bars(b) => draw_bars(root, b),
+        Chart::Lines(l) => draw_lines(root, l),
+    }
+}
+
+fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> Result<()> {
+    root.fill(&WHITE).map_err(failed)?;
+    let n = l.labels.len().max(1);
+    let top = l
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0_f64, f64::max);
+    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(&l.title, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
+        .map_err(failed)?;
+    let labels = &l.labels;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FAMILY, 14))
+        .draw()
+        .map_err(failed)?;
+    for (s, colour) in l.series.iter().zip(COLOURS) {
+        let points: Vec<_> = s
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (SegmentValue::CenterOf(i), *v))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .map_err(failed)?
+            .label(format!("{}（{}）", s.name, l.unit))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )
+            .map_err(failed)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK.mix(0.3))
+        .label_font((FAMILY, 14))
+        .draw()
+        .map_err(failed)?;
+    root.present().map_err(failed)
+}
+
+fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()> {
     root.fill(&WHITE).map_err(failed)?;
     let n = b.values.len().max(1);
     let top = b.values.iter().copied().fold(0.0_f64, f64::max);
@@ -125,7 +265,7 @@ fn trim(v: f64) -> String {
 }
 
 /// The chart as a PNG of `width` × `height` pixels.
-pub fn png(b: &Bars, width: u32, height: u32) -> Result<Vec<u8>> {
+pub fn png(b: &Chart, width: u32, height: u32) -> Result<Vec<u8>> {
     b.check(width, height)?;
     let mut pixels = vec![0_u8; width as usize * height as usize * 3];
     {
@@ -142,7 +282,7 @@ pub fn png(b: &Bars, width: u32, height: u32) -> Result<Vec<u8>> {
 }
 
 /// The chart as SVG (text stays text: the browser's fonts draw it, and it can be searched).
-pub fn svg(b: &Bars, width: u32, height: u32) -> Result<String> {
+pub fn svg(b: &Chart, width: u32, height: u32) -> Result<String> {
     b.check(width, height)?;
     let mut out = String::new();
     {
@@ -156,13 +296,32 @@ pub fn svg(b: &Bars, width: u32, height: u32) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn months() -> Bars {
-        Bars {
+    fn months() -> Chart {
+        Chart::Bars(Bars {
             title: "任城区12345工单月度趋势".into(),
             labels: (1..=12).map(|m| format!("{m}月")).collect(),
             values: vec![3.0, 5.0, 8.0, 2.0, 0.0, 7.0, 9.0, 4.0, 6.0, 1.0, 3.0, 5.0],
             unit: "件".into(),
-        }
+        })
+    }
+
+    fn trend() -> Chart {
+        let months: Vec<String> = (1..=12).map(|m| format!("{m}月")).collect();
+        Chart::Lines(Lines {
+            title: "工单月度趋势（与上年同期比较）".into(),
+            labels: months,
+            series: vec![
+                Series {
+                    name: "2025年".into(),
+                    values: (0..12).map(f64::from).collect(),
+                },
+                Series {
+                    name: "2024年".into(),
+                    values: vec![2.0; 12],
+                },
+            ],
+            unit: "件".into(),
+        })
     }
 
     /// Dark pixels in a band of the picture (rows `from..to`).
@@ -192,15 +351,28 @@ mod tests {
     }
 
     #[test]
+    fn lines_draw_their_legend_in_chinese() {
+        let png = png(&trend(), 800, 400).unwrap();
+        assert!(ink(&png, 0, 40) > 200, "caption drawn");
+        let svg = svg(&trend(), 800, 400).unwrap();
+        assert!(svg.contains("2024年（件）") && svg.contains("12月"));
+    }
+
+    #[test]
     fn sizes_and_counts_are_bounded() {
         assert!(png(&months(), 50_000, 400).is_err());
-        let mut many = months();
+        let Chart::Bars(mut many) = months() else {
+            unreachable!()
+        };
         many.labels = vec!["x".into(); MAX_BARS + 1];
         many.values = vec![1.0; MAX_BARS + 1];
-        assert!(svg(&many, 800, 400).is_err());
-        let mut empty = months();
+        assert!(svg(&Chart::Bars(many), 800, 400).is_err());
+        let Chart::Bars(mut empty) = months() else {
+            unreachable!()
+        };
         empty.labels.clear();
         empty.values.clear();
+        let empty = Chart::Bars(empty);
         assert!(
             png(&empty, 400, 300).is_ok(),
             "an empty chart is drawn, not an error"

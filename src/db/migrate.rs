@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_cases"),
     migration!(10, "0010_mail"),
     migration!(11, "0011_evaluations"),
+    migration!(12, "0012_circulars"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -5,6 +5,7 @@
 //! shows the same city.
 
 mod cases;
+mod circulars;
 mod evaluation;
 mod filings;
 mod hotline;
@@ -294,5 +295,6 @@ pub async fn build(db: &Db, blobs: &dyn crate::blobs::BlobStore) -> Result<Vec<(
     };
     cases::build(db, &cast).await?;
     evaluation::build(db, &principal(&admin), &cast).await?;
+    circulars::build(db, &principal(&admin), &cast).await?;
     Ok(logins)
 }

@@ -323,6 +323,29 @@ impl DailyDigest {
     }
 }
 
+/// A circular naming the enterprise was issued.
+#[derive(Debug, Clone)]
+pub struct CircularIssued {
+    pub enterprise: String,
+    pub issuer: String,
+    pub title: String,
+    pub number: String,
+    pub date: NaiveDate,
+}
+mail!(
+    CircularIssued,
+    "circular_issued",
+    "circular_issued/subject.txt",
+    "circular_issued/body.txt",
+    "circular_issued/body.html"
+);
+
+impl CircularIssued {
+    pub fn date_cn(&self) -> String {
+        cn_date(self.date)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

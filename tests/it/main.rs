@@ -9,6 +9,7 @@ mod accounts;
 mod audit_log;
 mod bounds;
 mod cases;
+mod circulars;
 mod evaluation;
 mod evaluation_city;
 mod exports;

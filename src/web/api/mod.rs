@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod circulars;
 pub mod document;
 pub mod evaluations;
 pub mod exports;
@@ -61,6 +62,7 @@ pub(crate) fn stored_file(
         (name = "hotline", description = "12345热线工单：导入、归属、未匹配队列、指标"),
         (name = "filings", description = "售后服务机构备案、审核、公示牌覆盖、工作清单"),
         (name = "enforcement", description = "执法：案件（约谈、责令限期整改、整改、核查、逾期）、立案建议、群体上访跟进"),
+        (name = "circular", description = "通报：按期间和范围生成、印发、下载（DOCX、PDF、HTML），公开页面"),
         (name = "evaluation", description = "年度信用评价：评价运行、各项得分与依据、公示、异议、导出、假设分析"),
         (name = "exports", description = "列表导出为 XLSX：与列表相同的筛选和权限，中文表头，冻结首行，日期为日期格式"),
         (name = "accounts", description = "当前用户、用户管理、API 令牌（创建、列出、撤销）、审计日志"),
@@ -149,6 +151,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluations::public_evaluation))
         .routes(routes!(evaluations::upload_objection_file))
         .routes(routes!(evaluations::download_objection_file))
+        .routes(routes!(circulars::list, circulars::create))
+        .routes(routes!(circulars::get))
+        .routes(routes!(circulars::issue))
+        .routes(routes!(circulars::download))
+        .routes(routes!(circulars::public_list))
+        .routes(routes!(circulars::public_download))
         .routes(routes!(exports::export_enterprises))
         .routes(routes!(exports::export_projects))
         .routes(routes!(exports::export_filings))

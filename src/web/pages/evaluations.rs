@@ -475,6 +475,7 @@ pub async fn what_if_submit(
 #[template(path = "public.html")]
 struct PublicTemplate {
     data: Option<crate::scoring::public::PublicEvaluation>,
+    circulars: Page<crate::circulars::store::PublicCircular>,
     q: String,
     pager: Pager,
 }
@@ -498,6 +499,8 @@ pub async fn public_page(
     let paging = Paging::new(q.page.parse().ok(), Some(50))?;
     let mut c = s.db.acquire().await?;
     let data = crate::scoring::public::evaluation(&mut c.conn(), Some(&q.q), paging).await?;
+    let circulars =
+        crate::circulars::store::issued(&mut c.conn(), Paging::new(None, Some(20))?).await?;
     let (page, per_page, total) = data.as_ref().map_or((1, 50, 0), |d| {
         (
             d.enterprises.page,
@@ -508,6 +511,7 @@ pub async fn public_page(
     let pager = Pager::new("/public", &[("q", q.q.clone())], page, per_page, total);
     Ok(render(&PublicTemplate {
         data,
+        circulars,
         q: q.q,
         pager,
     })?)

@@ -396,14 +396,14 @@ pub async fn enterprise_summary(
     // The same bar chart as the circulars, drawn as SVG (text stays text for the browser).
     let months = match &m {
         Some(m) => crate::circulars::chart::svg(
-            &crate::circulars::chart::Bars {
+            &crate::circulars::chart::Chart::Bars(crate::circulars::chart::Bars {
                 title: format!("{year}年各月工单数"),
                 labels: (1..=m.metrics.by_month.len())
                     .map(|i| format!("{i}月"))
                     .collect(),
                 values: m.metrics.by_month.iter().map(|n| *n as f64).collect(),
                 unit: String::new(),
-            },
+            }),
             800,
             300,
         )?,

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod cases;
+mod circulars;
 mod evaluations;
 mod filings;
 mod hotline;
@@ -87,6 +88,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/objections/{id}/decision", post(evaluations::decide))
         .route("/public", get(evaluations::public_page))
+        .route(
+            "/circulars",
+            get(circulars::list_page).post(circulars::create),
+        )
+        .route("/circulars/{id}", get(circulars::circular_page))
+        .route("/circulars/{id}/issue", post(circulars::issue))
         .route("/objections/{id}/files", post(evaluations::add_file))
         .route("/petitions", get(cases::petitions_page))
         .route("/petitions/{ticket_id}", post(cases::record_petition))
