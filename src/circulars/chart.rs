@@ -1,5 +1,5 @@
 //! Bar and line charts with Chinese labels, as PNG for documents and SVG for pages. The labels render
-//! from the CJK font shipped in `assets/fonts` (Noto Sans SC, OFL, subset to GB 2312), so a
+//! from the CJK font shipped in `assets/fonts` (Noto Sans SC, OFL, subset to GBK), so a
 //! server with no fonts installed draws the same picture.
 
 use std::sync::Once;
@@ -14,11 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The shipped font: also what the PDF embeds and measures with.
-pub static FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Regular-GB2312.otf");
+pub static FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Regular-GBK.otf");
 const FAMILY: &str = "sans-serif";
 
 /// The largest picture drawn (pixels a side): the bitmap is held in memory while drawing.
 const MAX_SIDE: u32 = 4000;
+/// Pixels of a chart in a document (DOCX, PDF): drawn large and placed 15 cm wide, so it
+/// prints sharp with labels of about 9 pt.
+pub const DOCUMENT_PX: (u32, u32) = (1400, 700);
 /// Bars in one chart: more would not be readable, and each label costs a glyph run.
 pub const MAX_BARS: usize = 200;
 
@@ -131,6 +134,16 @@ fn failed(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("绘图失败：{e}"))
 }
 
+/// Sizes are set for a picture 700 pixels wide and grow with it, so a chart drawn large for
+/// a document reads at the same size on the page as a small one on screen.
+fn scale<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>) -> f64 {
+    (f64::from(root.dim_in_pixel().0) / 700.0).max(0.5)
+}
+
+fn px(k: f64, v: u32) -> u32 {
+    (f64::from(v) * k).round() as u32
+}
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<()> {
     font();
     match c {
@@ -141,6 +154,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<
 
 fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> Result<()> {
     root.fill(&WHITE).map_err(failed)?;
+    let k = scale(root);
     let n = l.labels.len().max(1);
     let top = l
         .series
@@ -149,10 +163,10 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
         .fold(0.0_f64, f64::max);
     let top = if top > 0.0 { top * 1.15 } else { 1.0 };
     let mut chart = ChartBuilder::on(root)
-        .caption(&l.title, (FAMILY, 22))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
+        .caption(&l.title, (FAMILY, px(k, 20)))
+        .margin(px(k, 12))
+        .x_label_area_size(px(k, 30))
+        .y_label_area_size(px(k, 44))
         .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
         .map_err(failed)?;
     let labels = &l.labels;
@@ -165,7 +179,7 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
             _ => String::new(),
         })
         .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style((FAMILY, 14))
+        .label_style((FAMILY, px(k, 13)))
         .draw()
         .map_err(failed)?;
     for (s, colour) in l.series.iter().zip(COLOURS) {
@@ -176,17 +190,23 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
             .map(|(i, v)| (SegmentValue::CenterOf(i), *v))
             .collect();
         chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                points.clone(),
+                colour.stroke_width(px(k, 2)),
+            ))
             .map_err(failed)?
             .label(format!("{}（{}）", s.name, l.unit))
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                PathElement::new(
+                    vec![(x, y), (x + px(k, 18) as i32, y)],
+                    colour.stroke_width(px(k, 2)),
+                )
             });
         chart
             .draw_series(
                 points
                     .into_iter()
-                    .map(|p| Circle::new(p, 3, colour.filled())),
+                    .map(|p| Circle::new(p, px(k, 3), colour.filled())),
             )
             .map_err(failed)?;
     }
@@ -195,7 +215,7 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK.mix(0.3))
-        .label_font((FAMILY, 14))
+        .label_font((FAMILY, px(k, 13)))
         .draw()
         .map_err(failed)?;
     root.present().map_err(failed)
@@ -203,14 +223,15 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
 
 fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()> {
     root.fill(&WHITE).map_err(failed)?;
+    let k = scale(root);
     let n = b.values.len().max(1);
     let top = b.values.iter().copied().fold(0.0_f64, f64::max);
     let top = if top > 0.0 { top * 1.15 } else { 1.0 };
     let mut chart = ChartBuilder::on(root)
-        .caption(&b.title, (FAMILY, 22))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
+        .caption(&b.title, (FAMILY, px(k, 20)))
+        .margin(px(k, 12))
+        .x_label_area_size(px(k, 30))
+        .y_label_area_size(px(k, 44))
         .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
         .map_err(failed)?;
     let labels = &b.labels;
@@ -224,7 +245,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Res
             _ => String::new(),
         })
         .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style((FAMILY, 14))
+        .label_style((FAMILY, px(k, 13)))
         .draw()
         .map_err(failed)?;
     let fill = RGBColor(11, 92, 173);
@@ -237,7 +258,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Res
                 ],
                 fill.filled(),
             );
-            bar.set_margin(0, 0, 6, 6);
+            bar.set_margin(0, 0, px(k, 6), px(k, 6));
             bar
         }))
         .map_err(failed)?;
@@ -246,7 +267,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Res
             Text::new(
                 format!("{}{}", trim(*v), b.unit),
                 (SegmentValue::CenterOf(i), *v + top * 0.01),
-                (FAMILY, 13)
+                (FAMILY, px(k, 12))
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Center, VPos::Bottom)),

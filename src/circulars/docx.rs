@@ -23,8 +23,8 @@ const MARGIN_BOTTOM: u32 = 1984;
 const MARGIN_LEFT: u32 = 1588;
 const MARGIN_RIGHT: u32 = 1474;
 const TEXT_W: u32 = PAGE_W - MARGIN_LEFT - MARGIN_RIGHT;
-/// Charts: drawn at 1200×600 px, placed 15 cm wide.
-const CHART_PX: (u32, u32) = (1200, 600);
+/// Charts are placed 15 cm wide.
+const CHART_PX: (u32, u32) = chart::DOCUMENT_PX;
 const CHART_EMU_W: u64 = 5_400_000;
 
 const FANGSONG: &str = "仿宋_GB2312";

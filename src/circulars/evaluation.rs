@@ -28,6 +28,13 @@ struct Row {
     evaluation: String,
 }
 
+fn ordinal(n: usize) -> &'static str {
+    ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
+        .get(n)
+        .copied()
+        .unwrap_or("…")
+}
+
 fn points(p: i64) -> String {
     match p {
         p if p > 0 => format!("+{p}"),
@@ -80,6 +87,7 @@ pub(crate) async fn build(
 
     // The items' columns, in the rule set's order, from the first result.
     let mut rules: Vec<(String, String)> = Vec::new();
+    let mut legend: Vec<String> = Vec::new();
     let mut table: Option<Table> = None;
     let mut by_county: BTreeMap<(String, String), [i64; 4]> = BTreeMap::new();
     let mut totals = [0_i64; 4];
@@ -93,23 +101,31 @@ pub(crate) async fn build(
             .unwrap_or_default();
         let (items, _, _) = apply(&e, objections);
         let t = table.get_or_insert_with(|| {
+            // Short headers (项目一（+5）…), spelt out in a legend above the table.
             rules = items
                 .iter()
-                .map(|i| {
-                    let short = i.item.description.split('：').next().unwrap_or_default();
-                    (
-                        i.item.rule.clone(),
-                        format!("{short}（{}）", i.item.article),
-                    )
+                .enumerate()
+                .map(|(n, i)| {
+                    let head = match i.item.rule_points {
+                        0 => format!("项目{}", ordinal(n)),
+                        p => format!("项目{}（{}）", ordinal(n), points(p)),
+                    };
+                    legend.push(format!(
+                        "项目{}：{}（{}）",
+                        ordinal(n),
+                        i.item.description,
+                        i.item.article
+                    ));
+                    (i.item.rule.clone(), head)
                 })
                 .collect();
             let mut cols = vec![
                 Column::number("序号", 2),
                 Column::text("企业名称", 8),
-                Column::text("统一社会信用代码", 6),
+                Column::text("统一社会信用代码", 7),
                 Column::text("县（市、区）", 4),
             ];
-            cols.extend(rules.iter().map(|(_, h)| Column::number(h, 4)));
+            cols.extend(rules.iter().map(|(_, h)| Column::number(h, 3)));
             cols.push(Column::number("合计", 2));
             cols.push(Column::text("2A级限制", 3));
             Table::new(String::new(), cols)
@@ -236,6 +252,11 @@ pub(crate) async fn build(
     ];
     let mut results = table.unwrap_or_else(|| Table::new(String::new(), Vec::new()));
     results.caption = w.text("results_caption", &vars)?;
+    if !legend.is_empty() {
+        blocks.push(Block::Paragraph {
+            text: format!("表中{}。", legend.join("；")),
+        });
+    }
     list(&mut blocks, &w, results, "results", &vars)?;
     blocks.push(Block::Heading {
         text: w.text("h_requirements", &vars)?,

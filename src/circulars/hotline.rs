@@ -112,8 +112,10 @@ pub(crate) async fn build(
             .is_some_and(|w| county.is_none_or(|c| c.id == w.county_id))
     };
     let now = metrics(conn, ctx, period).await?;
+    // A period with no ticket imported anywhere in the city has no figures: 无数据, not 0.
+    let known = imported(&now);
     let before = match period.previous() {
-        Some(p) => Some(metrics(conn, ctx, p).await?),
+        Some(p) => Some(metrics(conn, ctx, p).await?).filter(imported),
         None => None,
     };
     let mine: Vec<&EnterpriseMetrics> = now
@@ -164,12 +166,23 @@ pub(crate) async fn build(
             Column::number("办结率", 3),
         ],
     );
+    let count = |n: i64| {
+        if known {
+            n.to_string()
+        } else {
+            "无数据".to_string()
+        }
+    };
     let county_row = |name: &str, s: &Sums, prev: Option<i64>| {
         vec![
             name.to_string(),
-            s.tickets.to_string(),
+            count(s.tickets),
             prev.map_or_else(|| "无数据".into(), |p| p.to_string()),
-            change(s.tickets, prev),
+            if known {
+                change(s.tickets, prev)
+            } else {
+                "无数据".into()
+            },
             pct(rate(s.satisfied, s.rated)),
             pct(rate(s.answered, s.forwarded_due)),
             pct(rate(s.revisited, s.closed_due)),
@@ -352,12 +365,19 @@ pub(crate) async fn build(
         .iter()
         .cloned()
         .chain([
-            ("total", total.tickets.to_string()),
+            ("total", count(total.tickets)),
             (
                 "previous",
-                total_before.map_or_else(|| "无数据".into(), |b| b.to_string()),
+                total_before.map_or_else(|| "无数据（未导入）".into(), |b| format!("{b}件")),
             ),
-            ("change", change(total.tickets, total_before)),
+            (
+                "change",
+                if known {
+                    change(total.tickets, total_before)
+                } else {
+                    "无数据".into()
+                },
+            ),
             ("satisfaction", pct(rate(total.satisfied, total.rated))),
             ("answer", pct(rate(total.answered, total.forwarded_due))),
             ("revisit", pct(rate(total.revisited, total.closed_due))),
@@ -380,7 +400,7 @@ pub(crate) async fn build(
             text: w.text("h_overview", &vars)?,
         },
         Block::Paragraph {
-            text: w.text("overview", &vars)?,
+            text: w.text(if known { "overview" } else { "overview_none" }, &vars)?,
         },
         Block::Table(county_table),
         Block::Chart { chart: by_county },
@@ -427,6 +447,10 @@ pub(crate) async fn build(
     })
 }
 
+fn imported(m: &Metrics) -> bool {
+    m.enterprises.iter().any(|e| e.tickets > 0)
+}
+
 fn count_share(n: i64, of: i64) -> String {
     if of > 0 {
         format!("{:.1}%", n as f64 * 100.0 / of as f64)
@@ -447,6 +471,9 @@ async fn trend(
     let mut series = Vec::new();
     for p in [Some(year), year.previous()].into_iter().flatten() {
         let m = metrics(conn, ctx, p).await?;
+        if !imported(&m) {
+            continue;
+        }
         let mut months = [0_i64; 12];
         for e in m.enterprises.iter().filter(|e| in_scope(&e.enterprise_id)) {
             for (i, n) in e.by_month.iter().enumerate().take(12) {
@@ -458,7 +485,7 @@ async fn trend(
             values: months[..last_month].iter().map(|n| *n as f64).collect(),
         });
     }
-    if series.iter().all(|s| s.values.iter().all(|v| *v == 0.0)) {
+    if series.is_empty() {
         return Ok(None);
     }
     Ok(Some(Chart::Lines(Lines {

@@ -24,8 +24,8 @@ const BODY_LINE: f32 = 28.0;
 const CELL: f32 = 10.5;
 const CELL_LINE: f32 = 14.0;
 const CELL_PAD: f32 = 3.0;
-/// Charts are drawn at 1200×600 and placed across the text width.
-pub const CHART_PX: (u32, u32) = (1200, 600);
+/// Charts are placed across the text width.
+pub const CHART_PX: (u32, u32) = super::chart::DOCUMENT_PX;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Colour {
@@ -91,14 +91,37 @@ impl<'f> Measure<'f> {
         let mut lines = Vec::new();
         let mut line = String::new();
         let mut used = 0.0;
-        for unit in units(text) {
+        // A word or number wider than a whole line (a credit code in a narrow cell) is broken
+        // between its characters rather than run over its neighbour.
+        let units = units(text).into_iter().flat_map(|u| {
+            if u.len() > 1 && self.width(u, size) > width.min(first) {
+                u.char_indices()
+                    .map(|(i, c)| &u[i..i + c.len_utf8()])
+                    .collect::<Vec<_>>()
+            } else {
+                vec![u]
+            }
+        });
+        for unit in units {
             let w = self.width(unit, size);
             let closing = unit.chars().next().is_some_and(no_line_start);
             let limit = if lines.is_empty() { first } else { width };
             if used + w > limit && !line.is_empty() && !closing {
+                // An opening bracket never ends a line (避尾点): it moves down with what it opens.
+                let carried = match line.chars().last() {
+                    Some(c) if no_line_end(c) && line.chars().count() > 1 => {
+                        line.pop();
+                        Some(c)
+                    }
+                    _ => None,
+                };
                 lines.push(std::mem::take(&mut line));
                 used = 0.0;
-                if unit == " " {
+                if let Some(c) = carried {
+                    line.push(c);
+                    used = self.width(&line, size);
+                }
+                if unit == " " && line.is_empty() {
                     continue;
                 }
             }
@@ -135,6 +158,11 @@ fn units(text: &str) -> Vec<&str> {
         out.push(&text[s..]);
     }
     out
+}
+
+/// Punctuation that may not end a line.
+fn no_line_end(c: char) -> bool {
+    "（《「『〔“‘(".contains(c)
 }
 
 /// Punctuation that may not begin a line (避头点).
@@ -320,13 +348,22 @@ pub fn lay_out(m: &Measure<'_>, c: &Content, stamp: &Stamp) -> Vec<Vec<Op>> {
     p.y += 12.0;
     p.paragraph(&c.addressee, BODY, 0.0, 0, Colour::Black);
     let mut charts = 0;
-    for b in &c.blocks {
+    for (i, b) in c.blocks.iter().enumerate() {
         match b {
             Block::Heading { text } => {
                 p.room(BODY_LINE * 2.0);
                 p.paragraph(text, BODY, 2.0, 0, Colour::Black);
             }
-            Block::Paragraph { text } => p.paragraph(text, BODY, 2.0, 0, Colour::Black),
+            Block::Paragraph { text } => {
+                // An introduction stays on the page of the table it introduces.
+                if let Some(Block::Table(_)) = c.blocks.get(i + 1) {
+                    let lines = m
+                        .wrap_indented(text, BODY, TEXT_W - 2.0 * BODY, TEXT_W)
+                        .len();
+                    p.room(lines as f32 * BODY_LINE + BODY_LINE + 3.0 * CELL_LINE);
+                }
+                p.paragraph(text, BODY, 2.0, 0, Colour::Black)
+            }
             Block::Table(t) => p.table(t),
             Block::Chart { .. } => {
                 let h = TEXT_W * CHART_PX.1 as f32 / CHART_PX.0 as f32;
@@ -401,6 +438,32 @@ mod tests {
             .iter()
             .all(|l| !l.starts_with('，') && !l.starts_with('。')));
         assert_eq!(lines.concat(), "共受理工单12345件，满意率98.5%。");
+    }
+
+    /// Every hanzi a GBK file can carry has a glyph. A font whose cmap a parser reads only in
+    /// part (a format-4 table past its 16-bit offsets) printed blanks in PDFs.
+    #[test]
+    fn the_font_covers_gbk() {
+        use ab_glyph::Font as _;
+        let font = FontRef::try_from_slice(super::super::chart::FONT).unwrap();
+        let mut checked = 0;
+        for hi in 0x81..=0xFE_u8 {
+            for lo in (0x40..=0xFE_u8).filter(|b| *b != 0x7F) {
+                let bytes = [hi, lo];
+                let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
+                let Some(c) = text.chars().next().filter(|_| !bad) else {
+                    continue;
+                };
+                // The unified ideographs GBK holds (every name in a GBK file); its handful of
+                // vertical forms, radicals and extension-A characters are not in the font.
+                if !('\u{4E00}'..='\u{9FA5}').contains(&c) {
+                    continue;
+                }
+                assert_ne!(font.glyph_id(c).0, 0, "{c} (U+{:04X})", c as u32);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 20_902);
     }
 
     proptest! {
