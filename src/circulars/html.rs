@@ -39,6 +39,8 @@ pub struct DocView {
 #[template(path = "circular_doc.html")]
 struct Standalone<'a> {
     d: &'a DocView,
+    /// The same layout the portal serves in its stylesheet.
+    css: &'static str,
 }
 
 #[derive(Template)]
@@ -94,5 +96,10 @@ pub fn body(d: &DocView) -> Result<String> {
 /// The circular as a standalone HTML file.
 pub fn document(c: &Content, stamp: &Stamp) -> Result<String> {
     let d = view(c, stamp)?;
-    Standalone { d: &d }.render().map_err(failed)
+    Standalone {
+        d: &d,
+        css: include_str!("../../assets/circular.css"),
+    }
+    .render()
+    .map_err(failed)
 }

@@ -117,7 +117,11 @@ async fn style() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../../assets/style.css"),
+        // The circulars' layout rides along: pages may not carry inline styles (CSP).
+        concat!(
+            include_str!("../../../assets/style.css"),
+            include_str!("../../../assets/circular.css")
+        ),
     )
         .into_response()
 }
