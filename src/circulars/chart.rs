@@ -4,6 +4,8 @@
 
 use std::sync::Once;
 
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -152,27 +154,31 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<
     }
 }
 
-fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> Result<()> {
-    root.fill(&WHITE).map_err(failed)?;
+type Axes<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
+
+/// The frame both kinds share: caption, one segment per label, a value axis from 0 to a
+/// little above `top`, the mesh drawn.
+fn axes<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    labels: &[String],
+    top: f64,
+) -> Result<Axes<'a, DB>> {
     let k = scale(root);
-    let n = l.labels.len().max(1);
-    let top = l
-        .series
-        .iter()
-        .flat_map(|s| s.values.iter().copied())
-        .fold(0.0_f64, f64::max);
+    let n = labels.len().max(1);
     let top = if top > 0.0 { top * 1.15 } else { 1.0 };
     let mut chart = ChartBuilder::on(root)
-        .caption(&l.title, (FAMILY, px(k, 20)))
+        .caption(title, (FAMILY, px(k, 20)))
         .margin(px(k, 12))
         .x_label_area_size(px(k, 30))
         .y_label_area_size(px(k, 44))
         .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
         .map_err(failed)?;
-    let labels = &l.labels;
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(WHITE)
         .x_labels(n)
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
@@ -182,6 +188,18 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
         .label_style((FAMILY, px(k, 13)))
         .draw()
         .map_err(failed)?;
+    Ok(chart)
+}
+
+fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> Result<()> {
+    root.fill(&WHITE).map_err(failed)?;
+    let k = scale(root);
+    let top = l
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0_f64, f64::max);
+    let mut chart = axes(root, &l.title, &l.labels, top)?;
     for (s, colour) in l.series.iter().zip(COLOURS) {
         let points: Vec<_> = s
             .values
@@ -224,30 +242,9 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
 fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()> {
     root.fill(&WHITE).map_err(failed)?;
     let k = scale(root);
-    let n = b.values.len().max(1);
     let top = b.values.iter().copied().fold(0.0_f64, f64::max);
+    let mut chart = axes(root, &b.title, &b.labels, top)?;
     let top = if top > 0.0 { top * 1.15 } else { 1.0 };
-    let mut chart = ChartBuilder::on(root)
-        .caption(&b.title, (FAMILY, px(k, 20)))
-        .margin(px(k, 12))
-        .x_label_area_size(px(k, 30))
-        .y_label_area_size(px(k, 44))
-        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
-        .map_err(failed)?;
-    let labels = &b.labels;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .x_labels(n)
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style((FAMILY, px(k, 13)))
-        .draw()
-        .map_err(failed)?;
     let fill = RGBColor(11, 92, 173);
     chart
         .draw_series(b.values.iter().enumerate().map(|(i, v)| {

@@ -8,15 +8,7 @@ use crate::notify::{self, templates::CircularIssued};
 use crate::on_conn;
 
 pub async fn issued(conn: &mut Conn<'_>, c: &Circular) -> Result<usize> {
-    let issuer: String = on_conn!(conn, |x| sqlx::query_scalar(
-        "SELECT content FROM circulars WHERE id = $1"
-    )
-    .bind(c.id)
-    .fetch_one(x)
-    .await)?;
-    let issuer = serde_json::from_str::<super::Content>(&issuer)
-        .map(|content| content.issuer)
-        .unwrap_or_default();
+    let issuer = super::store::content_of(conn, c.id).await?.issuer;
     let recipients: Vec<(String, String)> = on_conn!(conn, |x| {
         sqlx::query_as(
         "SELECT e.name, e.email FROM circular_enterprises n JOIN enterprises e ON e.id = n.enterprise_id

@@ -167,15 +167,19 @@ pub async fn get(conn: &mut Conn<'_>, p: &Principal, id: i64) -> Result<(Circula
         _ => false,
     };
     access::require_visible(p.role, row.county_id, row.issued(), names_caller)?;
+    Ok((row, content_of(conn, id).await?))
+}
+
+/// The stored content of a circular, whoever asks (callers decide access first).
+pub(super) async fn content_of(conn: &mut Conn<'_>, id: i64) -> Result<Content> {
     let json: String = on_conn!(conn, |c| sqlx::query_scalar(
         "SELECT content FROM circulars WHERE id = $1"
     )
     .bind(id)
-    .fetch_one(c)
-    .await)?;
-    let content = serde_json::from_str(&json)
-        .map_err(|e| Error::Internal(format!("通报内容无法读取：{e}")))?;
-    Ok((row, content))
+    .fetch_optional(c)
+    .await)?
+    .ok_or(Error::NotFound("通报"))?;
+    serde_json::from_str(&json).map_err(|e| Error::Internal(format!("通报内容无法读取：{e}")))
 }
 
 /// The circulars `p` may see, newest first.
@@ -221,15 +225,7 @@ pub async fn list(
 /// A circular's stored content, read by the CLI that just made it.
 pub async fn content(db: &Db, id: i64) -> Result<Content> {
     let mut pooled = db.acquire().await?;
-    let mut conn = pooled.conn();
-    let json: String = on_conn!(&mut conn, |c| sqlx::query_scalar(
-        "SELECT content FROM circulars WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?
-    .ok_or(Error::NotFound("通报"))?;
-    serde_json::from_str(&json).map_err(|e| Error::Internal(format!("通报内容无法读取：{e}")))
+    content_of(&mut pooled.conn(), id).await
 }
 
 /// An issued circular as the public page lists it: no officer's name.
@@ -269,15 +265,7 @@ pub async fn issued_content(conn: &mut Conn<'_>, id: i64) -> Result<(Circular, C
     if !row.issued() {
         return Err(Error::NotFound("通报"));
     }
-    let json: String = on_conn!(conn, |c| sqlx::query_scalar(
-        "SELECT content FROM circulars WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await)?;
-    let content = serde_json::from_str(&json)
-        .map_err(|e| Error::Internal(format!("通报内容无法读取：{e}")))?;
-    Ok((row, content))
+    Ok((row, content_of(conn, id).await?))
 }
 
 /// Issues a draft: the next number of the issuer's sequence for this year, today's date, a

@@ -106,6 +106,19 @@ pub async fn get(
     Ok(Json(CircularDetail { circular, content }))
 }
 
+/// Issues a draft now, as `p`, with the configured wording's document-number prefix.
+pub async fn issue_now(s: &AppState, p: &Principal, id: i64) -> crate::error::Result<Circular> {
+    store::issue(
+        &s.db,
+        p.role,
+        &p.actor(),
+        id,
+        Some(&s.config.reports_dir),
+        chrono::Utc::now(),
+    )
+    .await
+}
+
 /// Issues a draft: its document number and date, and a mail to each enterprise it names.
 #[utoipa::path(post, path = "/api/v1/circulars/{id}/issue", tag = "circular",
     responses((status = 200, body = Circular), (status = 403, body = ErrorBody),
@@ -115,16 +128,7 @@ pub async fn issue(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Circular>> {
-    let issued = store::issue(
-        &s.db,
-        p.role,
-        &p.actor(),
-        id,
-        Some(&s.config.reports_dir),
-        chrono::Utc::now(),
-    )
-    .await?;
-    Ok(Json(issued))
+    Ok(Json(issue_now(&s, &p, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -13,7 +13,7 @@ use crate::auth::Role;
 use crate::circulars::{self, store, Kind, Period, Request};
 use crate::registry::jurisdiction::Jurisdiction;
 use crate::registry::{Page, Paging};
-use crate::web::api::circulars::context;
+use crate::web::api::circulars::{context, issue_now};
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::AppState;
@@ -150,15 +150,6 @@ pub async fn issue(
     user: PageUser,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = &user.principal;
-    store::issue(
-        &s.db,
-        p.role,
-        &p.actor(),
-        id,
-        Some(&s.config.reports_dir),
-        chrono::Utc::now(),
-    )
-    .await?;
+    issue_now(&s, &user.principal, id).await?;
     Ok(Redirect::to(&format!("/circulars/{id}")).into_response())
 }
