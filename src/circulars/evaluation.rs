@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::content::{count_pct, Block, Column, CountyRef, RunRef, Table};
-use super::org::list;
+use super::compose::Compose;
+use super::content::{count_pct, Column, CountyRef, RunRef, Table};
 use super::period::Period;
 use super::wording::Wording;
 use super::Draft;
@@ -235,35 +235,21 @@ pub(crate) async fn build(
             ("upheld", objections.1.to_string()),
         ])
         .collect();
-    let mut blocks = vec![
-        Block::Paragraph {
-            text: w.text("opening", &vars)?,
-        },
-        Block::Heading {
-            text: w.text("h_summary", &vars)?,
-        },
-        Block::Paragraph {
-            text: w.text("summary", &vars)?,
-        },
-        Block::Table(summary),
-        Block::Heading {
-            text: w.text("h_results", &vars)?,
-        },
-    ];
     let mut results = table.unwrap_or_else(|| Table::new(String::new(), Vec::new()));
     results.caption = w.text("results_caption", &vars)?;
+    let mut doc = Compose::new(&w, &vars);
+    doc.para("opening")?
+        .heading("h_summary")?
+        .para("summary")?
+        .table(summary)
+        .heading("h_results")?;
     if !legend.is_empty() {
-        blocks.push(Block::Paragraph {
-            text: format!("表中{}。", legend.join("；")),
-        });
+        doc.text(format!("表中{}。", legend.join("；")));
     }
-    list(&mut blocks, &w, results, "results", &vars)?;
-    blocks.push(Block::Heading {
-        text: w.text("h_requirements", &vars)?,
-    });
-    blocks.push(Block::Paragraph {
-        text: w.text("requirements", &vars)?,
-    });
+    doc.list(results, "results")?
+        .heading("h_requirements")?
+        .para("requirements")?;
+    let blocks = doc.blocks;
     Ok(Draft {
         title_vars: vec![("year", year.to_string())],
         wording: w,

@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::chart::{Bars, Chart, Lines, Series};
+use super::compose::Compose;
 use super::content::{dec2, pct, Block, Column, CountyRef, Table};
-use super::org::{list, param};
+use super::org::param;
 use super::period::Period;
 use super::wording::Wording;
 use super::{Context, Draft};
@@ -392,49 +393,30 @@ pub(crate) async fn build(
             ("top", TOP.to_string()),
         ])
         .collect();
-    let mut blocks = vec![
-        Block::Paragraph {
-            text: w.text("opening", &vars)?,
-        },
-        Block::Heading {
-            text: w.text("h_overview", &vars)?,
-        },
-        Block::Paragraph {
-            text: w.text(if known { "overview" } else { "overview_none" }, &vars)?,
-        },
-        Block::Table(county_table),
-        Block::Chart { chart: by_county },
-    ];
+    let mut doc = Compose::new(&w, &vars);
+    doc.para("opening")?
+        .heading("h_overview")?
+        .para(if known { "overview" } else { "overview_none" })?
+        .table(county_table)
+        .chart(by_county);
     if let Some(trend) = trend {
-        blocks.push(Block::Chart { chart: trend });
+        doc.chart(trend);
     }
-    blocks.push(Block::Heading {
-        text: w.text("h_categories", &vars)?,
-    });
-    list(&mut blocks, &w, category_table, "categories", &vars)?;
+    doc.heading("h_categories")?
+        .list(category_table, "categories")?;
     if !cats.is_empty() {
-        blocks.push(Block::Chart { chart: shares });
+        doc.chart(shares);
     }
-    blocks.push(Block::Heading {
-        text: w.text("h_rates", &vars)?,
-    });
-    list(&mut blocks, &w, worst_rate, "worst_rate", &vars)?;
-    list(&mut blocks, &w, best_rate, "best_rate", &vars)?;
-    blocks.push(Block::Heading {
-        text: w.text("h_satisfaction", &vars)?,
-    });
-    list(&mut blocks, &w, sat_best, "sat_best", &vars)?;
-    list(&mut blocks, &w, sat_worst, "sat_worst", &vars)?;
-    blocks.push(Block::Heading {
-        text: w.text("h_ranking", &vars)?,
-    });
-    blocks.extend(ranking_blocks);
-    blocks.push(Block::Heading {
-        text: w.text("h_requirements", &vars)?,
-    });
-    blocks.push(Block::Paragraph {
-        text: w.text("requirements", &vars)?,
-    });
+    doc.heading("h_rates")?
+        .list(worst_rate, "worst_rate")?
+        .list(best_rate, "best_rate")?
+        .heading("h_satisfaction")?
+        .list(sat_best, "sat_best")?
+        .list(sat_worst, "sat_worst")?
+        .heading("h_ranking")?;
+    doc.blocks.extend(ranking_blocks);
+    doc.heading("h_requirements")?.para("requirements")?;
+    let blocks = doc.blocks;
     let generation = ctx.facts.generation;
     Ok(Draft {
         title_vars: Vec::new(),

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod chart;
 pub mod cli;
+mod compose;
 pub mod content;
 pub mod docx;
 mod evaluation;

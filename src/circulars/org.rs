@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::NaiveDate;
 
 use super::chart::{Bars, Chart};
-use super::content::{count_pct, Block, Column, CountyRef, Table};
+use super::compose::Compose;
+use super::content::{count_pct, Column, CountyRef, Table};
 use super::period::Period;
 use super::wording::Wording;
 use super::{Context, Draft};
@@ -279,37 +280,21 @@ pub(crate) async fn build(
             ),
         ])
         .collect();
-    let mut blocks = vec![
-        Block::Paragraph {
-            text: w.text("opening", &vars)?,
-        },
-        Block::Heading {
-            text: w.text("h_overview", &vars)?,
-        },
-        Block::Paragraph {
-            text: w.text("overview", &vars)?,
-        },
-        Block::Table(counties),
-        Block::Chart { chart },
-        Block::Heading {
-            text: w.text("h_no_org", &vars)?,
-        },
-    ];
-    list(&mut blocks, &w, no_org, "no_org", &vars)?;
-    blocks.push(Block::Heading {
-        text: w.text("h_orders", &vars)?,
-    });
-    list(&mut blocks, &w, order_table, "orders", &vars)?;
-    blocks.push(Block::Heading {
-        text: w.text("h_commended", &vars)?,
-    });
-    list(&mut blocks, &w, commended, "commended", &vars)?;
-    blocks.push(Block::Heading {
-        text: w.text("h_requirements", &vars)?,
-    });
-    blocks.push(Block::Paragraph {
-        text: w.text("requirements", &vars)?,
-    });
+    let mut doc = Compose::new(&w, &vars);
+    doc.para("opening")?
+        .heading("h_overview")?
+        .para("overview")?
+        .table(counties)
+        .chart(chart)
+        .heading("h_no_org")?
+        .list(no_org, "no_org")?
+        .heading("h_orders")?
+        .list(order_table, "orders")?
+        .heading("h_commended")?
+        .list(commended, "commended")?
+        .heading("h_requirements")?
+        .para("requirements")?;
+    let blocks = doc.blocks;
     Ok(Draft {
         title_vars: Vec::new(),
         wording: w,
@@ -319,25 +304,4 @@ pub(crate) async fn build(
         tickets_generation: None,
         rule_set: Some(ctx.rules.id.clone()),
     })
-}
-
-/// A named list: its introduction and table, or the sentence saying nobody is on it.
-pub(crate) fn list(
-    blocks: &mut Vec<Block>,
-    w: &Wording,
-    table: Table,
-    key: &str,
-    vars: super::wording::Vars<'_>,
-) -> Result<()> {
-    if table.rows.is_empty() {
-        blocks.push(Block::Paragraph {
-            text: w.text(&format!("{key}_none"), vars)?,
-        });
-    } else {
-        blocks.push(Block::Paragraph {
-            text: w.text(&format!("{key}_intro"), vars)?,
-        });
-        blocks.push(Block::Table(table));
-    }
-    Ok(())
 }
