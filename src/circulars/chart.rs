@@ -41,13 +41,15 @@ fn font() {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Chart {
     Bars(Bars),
+    /// Bars lying down, one per row, for rankings: room for an enterprise's whole name.
+    Ranking(Bars),
     Lines(Lines),
 }
 
 impl Chart {
     pub fn title(&self) -> &str {
         match self {
-            Chart::Bars(b) => &b.title,
+            Chart::Bars(b) | Chart::Ranking(b) => &b.title,
             Chart::Lines(l) => &l.title,
         }
     }
@@ -60,7 +62,7 @@ impl Chart {
             ));
         }
         match self {
-            Chart::Bars(b) => b.check(),
+            Chart::Bars(b) | Chart::Ranking(b) => b.check(),
             Chart::Lines(l) => l.check(),
         }
     }
@@ -150,6 +152,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Chart) -> Result<
     font();
     match c {
         Chart::Bars(b) => draw_bars(root, b),
+        Chart::Ranking(b) => draw_ranking(root, b),
         Chart::Lines(l) => draw_lines(root, l),
     }
 }
@@ -235,6 +238,73 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Lines) -> R
         .border_style(BLACK.mix(0.3))
         .label_font((FAMILY, px(k, 13)))
         .draw()
+        .map_err(failed)?;
+    root.present().map_err(failed)
+}
+
+/// Horizontal bars, the first label at the top, each value written after its bar.
+fn draw_ranking<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Result<()> {
+    root.fill(&WHITE).map_err(failed)?;
+    let k = scale(root);
+    let n = b.values.len().max(1);
+    let top = b.values.iter().copied().fold(0.0_f64, f64::max);
+    let top = if top > 0.0 { top * 1.2 } else { 1.0 };
+    // The names' column: as wide as the longest name, within a third of the picture.
+    let longest = b
+        .labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1) as u32;
+    let names = px(k, 13 * longest + 16).min(root.dim_in_pixel().0 / 3);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&b.title, (FAMILY, px(k, 20)))
+        .margin(px(k, 12))
+        .x_label_area_size(px(k, 30))
+        .y_label_area_size(names)
+        .build_cartesian_2d(0.0..top, (0..n - 1).into_segmented())
+        .map_err(failed)?;
+    let labels = &b.labels;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .y_labels(n)
+        // Rows run top-down: the first ranked at the top.
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(n - 1 - *i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FAMILY, px(k, 13)))
+        .draw()
+        .map_err(failed)?;
+    let fill = RGBColor(11, 92, 173);
+    chart
+        .draw_series(b.values.iter().enumerate().map(|(i, v)| {
+            let row = n - 1 - i;
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(row)),
+                    (*v, SegmentValue::Exact(row + 1)),
+                ],
+                fill.filled(),
+            );
+            bar.set_margin(px(k, 4), px(k, 4), 0, 0);
+            bar
+        }))
+        .map_err(failed)?;
+    chart
+        .draw_series(b.values.iter().enumerate().map(|(i, v)| {
+            Text::new(
+                format!(" {}{}", trim(*v), b.unit),
+                (*v, SegmentValue::CenterOf(n - 1 - i)),
+                (FAMILY, px(k, 12))
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            )
+        }))
         .map_err(failed)?;
     root.present().map_err(failed)
 }
@@ -374,6 +444,21 @@ mod tests {
         assert!(ink(&png, 0, 40) > 200, "caption drawn");
         let svg = svg(&trend(), 800, 400).unwrap();
         assert!(svg.contains("2024年（件）") && svg.contains("12月"));
+    }
+
+    #[test]
+    fn rankings_lie_down_with_whole_names() {
+        let names: Vec<String> = (1..=10).map(|i| format!("济宁第{i}置业有限公司")).collect();
+        let chart = Chart::Ranking(Bars {
+            title: "每百套投诉数较多的企业".into(),
+            labels: names,
+            values: (1..=10).rev().map(f64::from).collect(),
+            unit: String::new(),
+        });
+        let png = png(&chart, 1400, 700).unwrap();
+        assert!(ink(&png, 0, 60) > 200, "caption drawn");
+        let svg = svg(&chart, 900, 450).unwrap();
+        assert!(svg.contains("济宁第10置业有限公司"));
     }
 
     #[test]

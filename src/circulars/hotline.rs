@@ -283,6 +283,12 @@ pub(crate) async fn build(
         ));
         r
     };
+    let mut worst_chart = Bars {
+        title: w.text("chart_worst_rate", &top)?,
+        labels: Vec::new(),
+        values: Vec::new(),
+        unit: String::new(),
+    };
     for (i, m) in ranked
         .iter()
         .filter(|m| m.tickets > 0)
@@ -291,6 +297,10 @@ pub(crate) async fn build(
     {
         worst_rate.push(rate_row(i, m));
         named.push(m.enterprise_id);
+        worst_chart.labels.push(who[&m.enterprise_id].name.clone());
+        worst_chart
+            .values
+            .push(m.per_100_units.map_or(0.0, |r| (r * 100.0).round() / 100.0));
     }
     // The fewest complaints among those with the most homes to answer for: ties at 0 go to
     // the larger developer.
@@ -407,9 +417,12 @@ pub(crate) async fn build(
     if !cats.is_empty() {
         doc.chart(shares);
     }
-    doc.heading("h_rates")?
-        .list(worst_rate, "worst_rate")?
-        .list(best_rate, "best_rate")?
+    let has_worst = !worst_rate.rows.is_empty();
+    doc.heading("h_rates")?.list(worst_rate, "worst_rate")?;
+    if has_worst {
+        doc.chart(Chart::Ranking(worst_chart));
+    }
+    doc.list(best_rate, "best_rate")?
         .heading("h_satisfaction")?
         .list(sat_best, "sat_best")?
         .list(sat_worst, "sat_worst")?

@@ -527,3 +527,55 @@ async fn circular_without_data(app: TestApp) {
     assert!(text.contains("2025年3月"));
 }
 both!(circular_without_data);
+
+/// The CLI builds from the same data, writes the three files and issues on request; a bad
+/// format is refused before anything is built.
+async fn circular_cli(app: TestApp) {
+    build_city(&app).await;
+    let y = aftercare::time::today().year();
+    let out = tempfile::tempdir().unwrap();
+    let args = |format: &str| aftercare::circulars::cli::CircularArgs {
+        kind: "hotline".into(),
+        period: y.to_string(),
+        county: Some("370811".into()),
+        format: format.split(',').map(String::from).collect(),
+        out: out.path().to_path_buf(),
+        issue: true,
+    };
+    let actor = aftercare::audit::Actor::system("cli");
+    let err = aftercare::circulars::cli::run(args("docx,odt"), app.db(), &app.state.config, &actor)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("format"), "{err}");
+    assert_eq!(app.count("circulars").await, 0);
+    let code =
+        aftercare::circulars::cli::run(args("docx,pdf,html"), app.db(), &app.state.config, &actor)
+            .await
+            .unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let mut files: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    let number = format!("任城区住建字〔{y}〕1号");
+    let pdf = std::fs::read(
+        files
+            .iter()
+            .find(|f| f.extension().unwrap() == "pdf")
+            .unwrap(),
+    )
+    .unwrap();
+    let text: String = pdf_text(&pdf).split_whitespace().collect();
+    assert!(text.contains(&number) && text.contains("任城区"), "{text}");
+    let html = std::fs::read_to_string(
+        files
+            .iter()
+            .find(|f| f.extension().unwrap() == "html")
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(html.contains(&number) && html.contains("<svg"));
+}
+both!(circular_cli);
