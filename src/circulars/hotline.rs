@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::chart::{Bars, Chart, Lines, Series};
 use super::compose::Compose;
-use super::content::{dec2, pct, Block, Column, CountyRef, Table};
+use super::content::{dec2, pct, Column, CountyRef, Table};
 use super::org::param;
 use super::period::Period;
 use super::wording::Wording;
@@ -20,7 +20,7 @@ use crate::hotline::tickets::day_start;
 use crate::on_conn;
 
 /// How many enterprises each best/worst list names.
-const TOP: usize = 10;
+pub(crate) const TOP: usize = 10;
 
 pub(crate) struct Who {
     pub name: String,
@@ -369,7 +369,8 @@ pub(crate) async fn build(
         named.push(m.enterprise_id);
     }
 
-    let (ranking_blocks, ranking_named, ranking_n, excluded) = ranking(&w, &mine, &who, base)?;
+    let (ranking_blocks, ranking_named, ranking_n, excluded) =
+        super::ranking::ranking(&w, &mine, &who, base)?;
     named.extend(ranking_named);
 
     let vars: Vec<(&str, String)> = base
@@ -489,95 +490,4 @@ async fn trend(
         series,
         unit: "件".into(),
     })))
-}
-
-/// Seed 003 Art. 38: the composite ranking by on-time rate (forwarded tickets answered within
-/// 3 days), efficiency (share of tickets closed) and satisfaction, equally weighted, over the
-/// enterprises with all three known. The first and last [`TOP`] are named.
-fn ranking(
-    w: &Wording,
-    mine: &[&EnterpriseMetrics],
-    who: &HashMap<i64, Who>,
-    base: &[(&'static str, String)],
-) -> Result<(Vec<Block>, Vec<i64>, usize, usize)> {
-    let mut scored: Vec<(f64, &EnterpriseMetrics)> = mine
-        .iter()
-        .filter(|m| m.tickets > 0)
-        .filter_map(|m| {
-            let (a, h, s) = (m.answer_rate?, m.handled_rate?, m.satisfaction_rate?);
-            Some(((a + h + s) / 3.0, *m))
-        })
-        .collect();
-    let excluded = mine.iter().filter(|m| m.tickets > 0).count() - scored.len();
-    scored.sort_by(|a, b| {
-        b.0.partial_cmp(&a.0)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.1.enterprise_id.cmp(&b.1.enterprise_id))
-    });
-    let cols = || {
-        vec![
-            Column::number("名次", 2),
-            Column::text("企业名称", 9),
-            Column::text("县（市、区）", 4),
-            Column::number("按时反馈率", 3),
-            Column::number("办结率", 3),
-            Column::number("满意率", 3),
-            Column::number("综合得分", 3),
-        ]
-    };
-    let row = |rank: usize, (score, m): &(f64, &EnterpriseMetrics)| {
-        let who = &who[&m.enterprise_id];
-        vec![
-            rank.to_string(),
-            who.name.clone(),
-            who.county.clone(),
-            pct(m.answer_rate),
-            pct(m.handled_rate),
-            pct(m.satisfaction_rate),
-            format!("{:.1}", score * 100.0),
-        ]
-    };
-    let n = scored.len();
-    let vars: Vec<(&str, String)> = base
-        .iter()
-        .cloned()
-        .chain([
-            ("ranked", n.to_string()),
-            ("excluded", excluded.to_string()),
-            ("top", TOP.to_string()),
-        ])
-        .collect();
-    let mut blocks = Vec::new();
-    let mut named = Vec::new();
-    if n == 0 {
-        blocks.push(Block::Paragraph {
-            text: w.text("ranking_none", &vars)?,
-        });
-        return Ok((blocks, named, n, excluded));
-    }
-    blocks.push(Block::Paragraph {
-        text: w.text("ranking_intro", &vars)?,
-    });
-    if n <= 2 * TOP {
-        let mut t = Table::new(w.text("ranking_caption", &vars)?, cols());
-        for (i, s) in scored.iter().enumerate() {
-            t.push(row(i + 1, s));
-            named.push(s.1.enterprise_id);
-        }
-        blocks.push(Block::Table(t));
-    } else {
-        let mut top = Table::new(w.text("ranking_top_caption", &vars)?, cols());
-        let mut bottom = Table::new(w.text("ranking_bottom_caption", &vars)?, cols());
-        for (i, s) in scored.iter().enumerate().take(TOP) {
-            top.push(row(i + 1, s));
-            named.push(s.1.enterprise_id);
-        }
-        for (i, s) in scored.iter().enumerate().skip(n - TOP) {
-            bottom.push(row(i + 1, s));
-            named.push(s.1.enterprise_id);
-        }
-        blocks.push(Block::Table(top));
-        blocks.push(Block::Table(bottom));
-    }
-    Ok((blocks, named, n, excluded))
 }

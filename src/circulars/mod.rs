@@ -21,6 +21,7 @@ pub mod mail;
 mod org;
 pub mod pdf;
 pub mod period;
+mod ranking;
 pub mod store;
 pub mod wording;
 
