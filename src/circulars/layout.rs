@@ -326,6 +326,10 @@ impl Pager<'_> {
     }
 }
 
+fn chart_height() -> f32 {
+    TEXT_W * CHART_PX.1 as f32 / CHART_PX.0 as f32
+}
+
 /// Lays the circular out on pages; a footer (page number, sources) goes on every page.
 pub fn lay_out(m: &Measure<'_>, c: &Content, stamp: &Stamp) -> Vec<Vec<Op>> {
     let mut p = Pager {
@@ -348,25 +352,36 @@ pub fn lay_out(m: &Measure<'_>, c: &Content, stamp: &Stamp) -> Vec<Vec<Op>> {
     p.y += 12.0;
     p.paragraph(&c.addressee, BODY, 0.0, 0, Colour::Black);
     let mut charts = 0;
+    // What the block at `i` needs on its page to start: a paragraph that introduces a table
+    // stays with the table's head, a chart is kept whole.
+    let start = |i: usize| -> f32 {
+        match (c.blocks.get(i), c.blocks.get(i + 1)) {
+            (Some(Block::Paragraph { text }), Some(Block::Table(_))) => {
+                let lines = m
+                    .wrap_indented(text, BODY, TEXT_W - 2.0 * BODY, TEXT_W)
+                    .len();
+                lines as f32 * BODY_LINE + BODY_LINE + 3.0 * CELL_LINE
+            }
+            (Some(Block::Paragraph { .. }), _) => BODY_LINE * 2.0,
+            (Some(Block::Chart { .. }), _) => chart_height() + 8.0,
+            (Some(Block::Table(_)), _) => BODY_LINE + 3.0 * CELL_LINE,
+            _ => 0.0,
+        }
+    };
     for (i, b) in c.blocks.iter().enumerate() {
         match b {
             Block::Heading { text } => {
-                p.room(BODY_LINE * 2.0);
+                // A heading never ends a page: it goes with the start of what follows it.
+                p.room(BODY_LINE + start(i + 1));
                 p.paragraph(text, BODY, 2.0, 0, Colour::Black);
             }
             Block::Paragraph { text } => {
-                // An introduction stays on the page of the table it introduces.
-                if let Some(Block::Table(_)) = c.blocks.get(i + 1) {
-                    let lines = m
-                        .wrap_indented(text, BODY, TEXT_W - 2.0 * BODY, TEXT_W)
-                        .len();
-                    p.room(lines as f32 * BODY_LINE + BODY_LINE + 3.0 * CELL_LINE);
-                }
+                p.room(start(i));
                 p.paragraph(text, BODY, 2.0, 0, Colour::Black)
             }
             Block::Table(t) => p.table(t),
             Block::Chart { .. } => {
-                let h = TEXT_W * CHART_PX.1 as f32 / CHART_PX.0 as f32;
+                let h = chart_height();
                 p.room(h + 8.0);
                 let y = p.y + 4.0;
                 p.page().push(Op::Chart {
