@@ -94,6 +94,15 @@ async fn create(c: &mut Client<'_>, body: Value) -> (StatusCode, Value) {
     post(c, "/api/v1/circulars", body).await
 }
 
+/// Builds a circular (201 expected) and reads its stored content back.
+async fn built(c: &mut Client<'_>, body: Value) -> (i64, Value) {
+    let (st, made) = create(c, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{made}");
+    let id = made["id"].as_i64().unwrap();
+    let content = c.get(&format!("/api/v1/circulars/{id}")).await.json()["content"].clone();
+    (id, content)
+}
+
 async fn circulars_end_to_end(mut app: TestApp) {
     let s = build_city(&app).await;
     let today = aftercare::time::today();
@@ -260,18 +269,11 @@ async fn circulars_end_to_end(mut app: TestApp) {
     assert_eq!(again["content"], detail["content"]);
 
     // The hotline circular of the year, city-wide: its figures against the metrics.
-    let (st, made) = create(
+    let (hot_id, content) = built(
         &mut admin,
         json!({"kind": "hotline", "period": y.to_string()}),
     )
     .await;
-    assert_eq!(st, StatusCode::CREATED, "{made}");
-    let hot_id = made["id"].as_i64().unwrap();
-    let content = admin
-        .get(&format!("/api/v1/circulars/{hot_id}"))
-        .await
-        .json()["content"]
-        .clone();
     let metrics = admin
         .get(&format!("/api/v1/hotline/metrics?year={y}&per_page=50"))
         .await
@@ -348,18 +350,11 @@ async fn circulars_end_to_end(mut app: TestApp) {
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{fin}");
-    let (st, made) = create(
+    let (ev_id, content) = built(
         &mut admin,
         json!({"kind": "evaluation", "period": y.to_string()}),
     )
     .await;
-    assert_eq!(st, StatusCode::CREATED, "{made}");
-    let ev_id = made["id"].as_i64().unwrap();
-    let content = admin
-        .get(&format!("/api/v1/circulars/{ev_id}"))
-        .await
-        .json()["content"]
-        .clone();
     assert_eq!(content["sources"]["run"]["id"], run_id);
     assert_eq!(
         content["sources"]["run"]["results_hash"],
@@ -475,17 +470,11 @@ async fn circulars_end_to_end(mut app: TestApp) {
     let path = dir.path().to_path_buf();
     app.configure(|c| c.reports_dir = path);
     let mut admin = app.login("admin").await;
-    let (st, made) = create(
+    let (_, content) = built(
         &mut admin,
         json!({"kind": "hotline", "period": y.to_string()}),
     )
     .await;
-    assert_eq!(st, StatusCode::CREATED, "{made}");
-    let content = admin
-        .get(&format!("/api/v1/circulars/{}", made["id"]))
-        .await
-        .json()["content"]
-        .clone();
     assert_eq!(content["issuer"], "某某市住房和城乡建设局");
     std::fs::write(
         dir.path().join("hotline.toml"),
@@ -511,19 +500,13 @@ both!(circulars_end_to_end);
 async fn circular_without_data(app: TestApp) {
     app.seed().await;
     let mut admin = app.login("admin").await;
-    let (st, made) = create(&mut admin, json!({"kind": "hotline", "period": "2025-03"})).await;
-    assert_eq!(st, StatusCode::CREATED, "{made}");
-    let content = admin
-        .get(&format!("/api/v1/circulars/{}", made["id"]))
-        .await
-        .json()["content"]
-        .clone();
+    let (id, content) = built(&mut admin, json!({"kind": "hotline", "period": "2025-03"})).await;
     let text = content.to_string();
     assert!(text.contains("无数据") && !text.contains("0.0%"), "{text}");
     // No ticket imported at all: the counts are unknown too, not 0.
     assert!(text.contains("尚未导入本平台"), "{text}");
     assert!(text.contains("不进行综合排名"));
-    let (text, _) = docx_text(&file(&mut admin, made["id"].as_i64().unwrap(), "docx").await);
+    let (text, _) = docx_text(&file(&mut admin, id, "docx").await);
     assert!(text.contains("2025年3月"));
 }
 both!(circular_without_data);
