@@ -241,7 +241,7 @@ pub(crate) async fn build(
     });
 
     // The trend: months of the year so far against the year before.
-    let trend = trend(conn, ctx, period, &in_scope).await?;
+    let trend = trend(conn, ctx, period, &in_scope, &now, before.as_ref()).await?;
 
     let mut named = Vec::new();
     let row = |m: &EnterpriseMetrics, extra: Vec<String>| {
@@ -461,13 +461,27 @@ async fn trend(
     ctx: &Context,
     period: Period,
     in_scope: &impl Fn(&i64) -> bool,
+    now: &Metrics,
+    before: Option<&Metrics>,
 ) -> Result<Option<Chart>> {
     let year = Period::Year(period.year());
     let last_month = period.month().unwrap_or(12) as usize;
     let mut series = Vec::new();
     for p in [Some(year), year.previous()].into_iter().flatten() {
-        let m = metrics(conn, ctx, p).await?;
-        if !imported(&m) {
+        // A yearly circular has both years computed already; a monthly one reads them here.
+        let computed;
+        let m = match period {
+            Period::Year(_) if p == year => now,
+            Period::Year(_) => match before {
+                Some(b) => b,
+                None => continue,
+            },
+            Period::Month(..) => {
+                computed = metrics(conn, ctx, p).await?;
+                &computed
+            }
+        };
+        if !imported(m) {
             continue;
         }
         let mut months = [0_i64; 12];
