@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_mail"),
     migration!(11, "0011_evaluations"),
     migration!(12, "0012_circulars"),
+    migration!(13, "0013_ticket_checks"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -102,13 +103,29 @@ async fn apply_pending(db: &Db, conn: &mut Conn<'_>) -> Result<usize> {
             continue;
         }
         // The migration and its bookkeeping row commit together, on a separate connection
-        // from the one holding the advisory lock.
-        let mut tx = db.begin().await?;
+        // from the one holding the advisory lock. On SQLite foreign keys are off while it
+        // runs, so that a table can be rebuilt (create, copy, drop, rename), and checked as a
+        // whole before the commit, as SQLite prescribes for schema changes.
+        let mut tx = db.begin_unchecked().await?;
         let mut c = tx.conn();
         on_conn!(&mut c, |c| sqlx::raw_sql(sql)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
+        if let Conn::Sqlite(c) = &mut c {
+            let broken: Vec<(String, Option<i64>, String)> =
+                sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+                    .fetch_all(&mut **c)
+                    .await?;
+            if let Some((table, row, parent)) = broken.first() {
+                return Err(Error::Internal(format!(
+                    "迁移 {} 后 {table} 第 {} 行引用的 {parent} 记录不存在（共 {} 处），未提交",
+                    m.name,
+                    row.unwrap_or_default(),
+                    broken.len()
+                )));
+            }
+        }
         on_conn!(&mut c, |c| {
             sqlx::query(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"

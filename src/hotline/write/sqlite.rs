@@ -137,16 +137,31 @@ impl Writer {
         if self.rebuild.is_empty() {
             return Ok(());
         }
-        // Nothing else runs by now: the sorter may use the other core.
-        sqlx::query("PRAGMA threads = 2")
-            .execute(&mut *conn)
+        // Nothing else runs by now: the sorter may use the other core, which SQLite does only
+        // when its temporary files are files (in the OS cache for runs this size), and it
+        // sorts runs of up to the page cache's size, which sort faster when they fit the
+        // processor's cache. Three of the indexes, sqlite3 CLI on a million tickets: 5.6 s
+        // with one in-memory run, 2.5 s with 8 MiB runs sorted on two threads.
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *conn)
             .await?;
-        for sql in &self.rebuild {
+        let temp: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(&mut *conn)
+            .await?;
+        let settings = |threads: i64, temp: i64, cache: i64| {
+            [
+                format!("PRAGMA threads = {threads}"),
+                format!("PRAGMA temp_store = {temp}"),
+                format!("PRAGMA cache_size = {cache}"),
+            ]
+        };
+        for sql in settings(2, 1, -8192)
+            .iter()
+            .chain(&self.rebuild)
+            .chain(&settings(0, temp, cache))
+        {
             sqlx::query(sql).execute(&mut *conn).await?;
         }
-        sqlx::query("PRAGMA threads = 0")
-            .execute(&mut *conn)
-            .await?;
         Ok(())
     }
 }
