@@ -166,14 +166,15 @@ impl Table {
     /// Replaces the facts of tickets already present (by key) and appends the others.
     pub fn apply(&mut self, changes: &[Fact]) {
         let mut index = self.category_index();
-        let mut at: HashMap<(u64, u64), usize> = (0..self.rows())
-            .map(|r| {
-                (
-                    (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64),
-                    r,
-                )
-            })
-            .collect();
+        // Sized once for every key it may hold: a million-ticket import grows it in one step.
+        let mut at: super::FastMap<(u64, u64), usize> = super::FastMap::default();
+        at.reserve(self.rows() + changes.len());
+        at.extend((0..self.rows()).map(|r| {
+            (
+                (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64),
+                r,
+            )
+        }));
         for f in changes {
             let v = self.values(f, &mut index);
             match at.get(&f.key) {

@@ -21,6 +21,7 @@ mod login;
 mod mail;
 mod metrics_fresh;
 mod metrics_paging;
+mod migrations;
 mod perfweb;
 mod registry_api;
 mod served_fresh;

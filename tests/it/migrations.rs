@@ -1,0 +1,94 @@
+//! Migrations that rebuild a SQLite table keep its rows and the rows that reference them.
+
+use aftercare::db::Db;
+
+/// Migration 0013 rebuilds `tickets` (its CHECKs without lists of constants). Run again on a
+/// database holding a ticket and a follow-up that references it, it keeps both, the
+/// constraints and the indexes, and leaves no broken reference.
+#[tokio::test]
+async fn rebuilding_tickets_keeps_rows_references_and_constraints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("m.sqlite").display());
+    let db = Db::connect(&url).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    let Db::Sqlite(pool) = &db else {
+        panic!("a SQLite database")
+    };
+    sqlx::query(
+        "INSERT INTO tickets (id, source, ticket_no, received_at, channel, district, community_text,
+             enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
+             group_petition, category, subcategory, severity, attribution, attribution_score,
+             row_hash, updated_at)
+         VALUES (41, '12345', 'JN1', 1700000000, '电话', '任城区', '运河湾', '', '', '投诉',
+             '漏水', 'satisfied', FALSE, TRUE, 'quality', '', 'important', 'unmatched', 0, 'h', 0)",
+    )
+    .execute(pool)
+    .await
+    .expect("ticket");
+    sqlx::query("INSERT INTO petition_followups (ticket_id, updated_at) VALUES (41, 'now')")
+        .execute(pool)
+        .await
+        .expect("follow-up");
+
+    sqlx::query("DELETE FROM schema_migrations WHERE version = 13")
+        .execute(pool)
+        .await
+        .expect("forget 0013");
+    assert_eq!(db.migrate().await.expect("migrate again"), 1);
+
+    let ticket: (i64, String, bool) =
+        sqlx::query_as("SELECT id, ticket_no, group_petition FROM tickets")
+            .fetch_one(pool)
+            .await
+            .expect("ticket kept");
+    assert_eq!(ticket, (41, "JN1".to_string(), true));
+    let followed: i64 = sqlx::query_scalar("SELECT ticket_id FROM petition_followups")
+        .fetch_one(pool)
+        .await
+        .expect("follow-up kept");
+    assert_eq!(followed, 41);
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(pool)
+        .await
+        .expect("foreign key check");
+    assert!(broken.is_empty(), "{broken:?}");
+    let sql: String = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tickets'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("schema");
+    assert!(!sql.contains(" IN ("), "{sql}");
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("indexes");
+    let names: Vec<&str> = indexes.iter().map(|(n,)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sqlite_autoindex_tickets_1",
+            "tickets_county",
+            "tickets_enterprise",
+            "tickets_petition",
+            "tickets_received",
+            "tickets_unmatched"
+        ]
+    );
+    // The constraints still refuse what they refused.
+    for (column, value) in [("satisfaction", "bogus"), ("severity", "urgent")] {
+        let refused = sqlx::query(&format!("UPDATE tickets SET {column} = $1"))
+            .bind(value)
+            .execute(pool)
+            .await;
+        assert!(refused.is_err(), "{column} = {value} was accepted");
+    }
+    // Foreign keys are on again for the pool's connections.
+    let orphan =
+        sqlx::query("INSERT INTO petition_followups (ticket_id, updated_at) VALUES (99, 'now')")
+            .execute(pool)
+            .await;
+    assert!(orphan.is_err(), "a follow-up of no ticket was accepted");
+}
