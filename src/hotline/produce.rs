@@ -1,7 +1,9 @@
 //! Turning an export's rows into tickets to store: parse, refuse duplicates and rows outside
 //! the importer's county, tell unchanged rows from updated ones, classify and attribute. It
-//! runs on a blocking thread of its own, handing full batches to the writer, so that on two
-//! cores the parsing of one batch overlaps with SQLite storing the one before.
+//! runs in two stages on threads of their own, handing full batches to the writer, so that
+//! on two cores reading, parsing, attributing and storing overlap: the first stage parses,
+//! hashes and classifies each row (work that needs nothing but the row), the second decides
+//! in file order what becomes of it (duplicates, county, unchanged, attribution, counts).
 
 use std::collections::HashMap;
 
@@ -54,64 +56,197 @@ pub struct Produced {
     pub changes: Vec<Fact>,
 }
 
-impl Producer {
-    /// Reads `head` and then the rest of `rows`, sending full batches to `to_writer`. Blocking:
-    /// run it on a blocking thread. Stops early, without an error, when the writer has gone
-    /// (it failed, and reports why).
-    pub fn run(
-        mut self,
-        mut out: Produced,
+/// Rows handed from the parsing stage to the deciding stage at a time.
+const PARSED_CHUNK: usize = 256;
+
+/// A row after the first stage: the ticket it parsed to (hashed, and classified unless it is
+/// unchanged), or why it cannot be one.
+struct Parsed {
+    row: RawRow,
+    ticket: std::result::Result<Ticket, String>,
+}
+
+/// The first stage's inputs: all read-only, shared with the second stage.
+struct Parse<'a> {
+    columns: &'a Columns,
+    source_fields: i64,
+    classifier: &'a Classifier,
+    existing: &'a FastMap<String, Existing>,
+}
+
+impl Parse<'_> {
+    fn parse(&self, row: RawRow) -> Parsed {
+        let ticket = parse_row(self.columns, &row).map(|mut t| {
+            t.row_hash = t.source_hash();
+            t.source_fields = self.source_fields;
+            // An unchanged ticket is not stored: no need to classify it.
+            if self.existing.get(&t.ticket_no).map(|k| &k.hash) != Some(&t.row_hash) {
+                let class =
+                    self.classifier
+                        .classify(&t.source_category, &t.content, t.group_petition);
+                t.category = class.category;
+                t.subcategory = class.subcategory;
+                t.severity = class.severity.code();
+            }
+            t
+        });
+        Parsed { row, ticket }
+    }
+
+    /// Parses `head` and then the rest of `rows`, in order, until the receiver hangs up.
+    fn run(
+        &self,
         head: Vec<RawRow>,
-        mut rows: RowStream,
-        to_writer: mpsc::Sender<Vec<Ticket>>,
-    ) -> Result<Produced> {
-        let mut first_line: FastMap<String, usize> = FastMap::default();
-        let mut batch: Vec<Ticket> = Vec::with_capacity(self.batch);
+        rows: &mut RowStream,
+        to_decide: &std::sync::mpsc::SyncSender<Result<Vec<Parsed>>>,
+    ) {
+        let mut chunk = Vec::with_capacity(PARSED_CHUNK);
         let mut head = head.into_iter();
         loop {
             let row = match head.next() {
                 Some(row) => row,
                 None => match rows.next_blocking() {
-                    Some(row) => row?,
+                    Some(Ok(row)) => row,
+                    Some(Err(e)) => {
+                        let _ = to_decide.send(Ok(chunk));
+                        let _ = to_decide.send(Err(e));
+                        return;
+                    }
                     None => break,
                 },
             };
-            out.summary.rows += 1;
-            match self.ticket(&row, &mut first_line, &mut out) {
-                Ok(Some(t)) => batch.push(t),
-                Ok(None) => {}
-                Err(reason) => {
-                    out.summary.reject(row.line, reason);
-                    out.rejected_rows.push(row);
+            chunk.push(self.parse(row));
+            if chunk.len() == PARSED_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(PARSED_CHUNK));
+                if to_decide.send(Ok(full)).is_err() {
+                    return;
                 }
             }
-            if batch.len() == self.batch {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(self.batch));
-                if to_writer.blocking_send(full).is_err() {
-                    return Ok(out);
+        }
+        if !chunk.is_empty() {
+            let _ = to_decide.send(Ok(chunk));
+        }
+    }
+}
+
+impl Producer {
+    /// Reads `head` and then the rest of `rows`, sending full batches to `to_writer`. Blocking:
+    /// run it on a blocking thread (it starts the parsing stage on another). Stops early,
+    /// without an error, when the writer has gone (it failed, and reports why).
+    pub fn run(
+        self,
+        mut out: Produced,
+        head: Vec<RawRow>,
+        mut rows: RowStream,
+        to_writer: mpsc::Sender<Vec<Ticket>>,
+    ) -> Result<Produced> {
+        let Producer {
+            columns,
+            source,
+            source_fields,
+            only_county,
+            classifier,
+            attributor,
+            counties,
+            existing,
+            keep_facts,
+            batch,
+        } = self;
+        let parse = Parse {
+            columns: &columns,
+            source_fields,
+            classifier: &classifier,
+            existing: &existing,
+        };
+        let mut decide = Decide {
+            source,
+            only_county,
+            attributor,
+            counties,
+            keep_facts,
+            batch,
+        };
+        let (to_decide, parsed) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>>>(4);
+        let (parse, rows) = (&parse, &mut rows);
+        std::thread::scope(|scope| {
+            // The sender moves into the stage: the deciding loop ends when the stage does.
+            let parsing = std::thread::Builder::new()
+                .name("import-parse".into())
+                .spawn_scoped(scope, move || parse.run(head, rows, &to_decide))
+                .map_err(|e| Error::Internal(format!("无法启动解析工单的线程：{e}")))?;
+            let decided = decide.all(&mut out, &parsed, &existing, &to_writer);
+            // Hanging up stops the parsing stage if deciding stopped first.
+            drop(parsed);
+            parsing
+                .join()
+                .map_err(|_| Error::Internal("解析工单的线程失败".into()))?;
+            decided
+        })?;
+        Ok(out)
+    }
+}
+
+/// The second stage's inputs.
+struct Decide {
+    source: String,
+    only_county: Option<i64>,
+    attributor: Attributor,
+    counties: HashMap<String, i64>,
+    keep_facts: bool,
+    batch: usize,
+}
+
+impl Decide {
+    /// Takes parsed rows in file order and batches the tickets to store.
+    fn all(
+        &mut self,
+        out: &mut Produced,
+        parsed: &std::sync::mpsc::Receiver<Result<Vec<Parsed>>>,
+        existing: &FastMap<String, Existing>,
+        to_writer: &mpsc::Sender<Vec<Ticket>>,
+    ) -> Result<()> {
+        let mut first_line: FastMap<String, usize> = FastMap::default();
+        let mut batch: Vec<Ticket> = Vec::with_capacity(self.batch);
+        for chunk in parsed.iter() {
+            for Parsed { row, ticket } in chunk? {
+                out.summary.rows += 1;
+                match ticket.and_then(|t| self.ticket(t, &row, existing, &mut first_line, out)) {
+                    Ok(Some(t)) => batch.push(t),
+                    Ok(None) => {}
+                    Err(reason) => {
+                        out.summary.reject(row.line, reason);
+                        out.rejected_rows.push(row);
+                    }
+                }
+                if batch.len() == self.batch {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(self.batch));
+                    if to_writer.blocking_send(full).is_err() {
+                        return Ok(());
+                    }
                 }
             }
         }
         if !batch.is_empty() {
             let _ = to_writer.blocking_send(batch);
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// The ticket to store for a row; `None` when it is unchanged; `Err` with the reason to
-    /// reject it.
+    /// The ticket to store for a parsed row; `None` when it is unchanged; `Err` with the
+    /// reason to reject it.
     fn ticket(
         &mut self,
+        mut t: Ticket,
         row: &RawRow,
+        existing: &FastMap<String, Existing>,
         first_line: &mut FastMap<String, usize>,
         out: &mut Produced,
     ) -> std::result::Result<Option<Ticket>, String> {
-        let mut t = parse_row(&self.columns, row)?;
         if let Some(first) = first_line.get(&t.ticket_no) {
             return Err(format!("工单编号 {} 与第{first}行重复", t.ticket_no));
         }
         first_line.insert(t.ticket_no.clone(), row.line);
-        let known = self.existing.get(&t.ticket_no);
+        let known = existing.get(&t.ticket_no);
         if let (
             Some(own),
             Some(Existing {
@@ -123,8 +258,6 @@ impl Producer {
                 return Err(OTHER_COUNTY.into());
             }
         }
-        t.row_hash = t.source_hash();
-        t.source_fields = self.source_fields;
         let is_update = match known {
             Some(k) if k.hash == t.row_hash => {
                 out.summary.unchanged += 1;
@@ -133,12 +266,6 @@ impl Producer {
             Some(_) => true,
             None => false,
         };
-        let class = self
-            .classifier
-            .classify(&t.source_category, &t.content, t.group_petition);
-        t.category = class.category;
-        t.subcategory = class.subcategory;
-        t.severity = class.severity.code();
         let m =
             self.attributor
                 .attribute(&t.credit_code_text, &t.enterprise_text, &t.community_text);

@@ -155,12 +155,21 @@ impl Writer {
                 format!("PRAGMA cache_size = {cache}"),
             ]
         };
-        for sql in settings(2, 1, -8192)
-            .iter()
-            .chain(&self.rebuild)
-            .chain(&settings(0, temp, cache))
-        {
+        // The settings only speed the rebuild up: one SQLite refuses (temp_store cannot change
+        // inside a transaction once the connection has used its temporary database) leaves
+        // the rebuild slower, not wrong.
+        for sql in settings(2, 1, -8192) {
+            if let Err(e) = sqlx::query(&sql).execute(&mut *conn).await {
+                tracing::warn!(%sql, error = %e, "index rebuild setting refused");
+            }
+        }
+        for sql in &self.rebuild {
             sqlx::query(sql).execute(&mut *conn).await?;
+        }
+        for sql in settings(0, temp, cache) {
+            if let Err(e) = sqlx::query(&sql).execute(&mut *conn).await {
+                tracing::warn!(%sql, error = %e, "index rebuild setting not restored");
+            }
         }
         Ok(())
     }
