@@ -9,13 +9,16 @@ use crate::error::{Error, Result};
 
 /// Full-width ASCII (U+FF01–U+FF5E) and the ideographic space to their half-width forms.
 pub fn halfwidth(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
+    s.chars().map(halfwidth_char).collect()
+}
+
+/// `halfwidth` of one character.
+pub fn halfwidth_char(c: char) -> char {
+    match c {
+        '\u{3000}' => ' ',
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
 }
 
 /// `halfwidth`, borrowing when the text has nothing full-width.

@@ -23,44 +23,48 @@ const MAX_SCORED: usize = 32;
 const MIN_CONTAINED_CHARS: usize = 3;
 
 fn strip_punctuation(s: &str) -> String {
-    crate::text::halfwidth(s)
-        .chars()
-        .filter(|c| {
-            !c.is_whitespace()
-                && !matches!(
-                    c,
-                    '(' | ')'
-                        | '（'
-                        | '）'
-                        | '【'
-                        | '】'
-                        | '['
-                        | ']'
-                        | '「'
-                        | '」'
-                        | '《'
-                        | '》'
-                        | '·'
-                        | '•'
-                        | '.'
-                        | '-'
-                        | '_'
-                        | ','
-                        | '，'
-                        | '、'
-                        | '"'
-                        | '\''
-                        | '“'
-                        | '”'
-                        | '‘'
-                        | '’'
-                        | ':'
-                        | '：'
-                        | '/'
-                )
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
+    // One pass and one allocation: every ticket's texts go through here.
+    let mut out = String::with_capacity(s.len());
+    out.extend(
+        s.chars()
+            .map(crate::text::halfwidth_char)
+            .filter(|c| {
+                !c.is_whitespace()
+                    && !matches!(
+                        c,
+                        '(' | ')'
+                            | '（'
+                            | '）'
+                            | '【'
+                            | '】'
+                            | '['
+                            | ']'
+                            | '「'
+                            | '」'
+                            | '《'
+                            | '》'
+                            | '·'
+                            | '•'
+                            | '.'
+                            | '-'
+                            | '_'
+                            | ','
+                            | '，'
+                            | '、'
+                            | '"'
+                            | '\''
+                            | '“'
+                            | '”'
+                            | '‘'
+                            | '’'
+                            | ':'
+                            | '：'
+                            | '/'
+                    )
+            })
+            .flat_map(char::to_lowercase),
+    );
+    out
 }
 
 /// The comparison key of an enterprise name.

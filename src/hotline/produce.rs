@@ -45,6 +45,8 @@ pub struct Producer {
     /// Whether to collect the facts the import changes (for patching the facts copy).
     pub keep_facts: bool,
     pub batch: usize,
+    /// About how many rows the file has, to size what grows with them.
+    pub expected_rows: usize,
 }
 
 /// What a producer made of the file besides the tickets it handed on.
@@ -151,7 +153,11 @@ impl Producer {
             existing,
             keep_facts,
             batch,
+            expected_rows,
         } = self;
+        if keep_facts {
+            out.changes.reserve(expected_rows);
+        }
         let parse = Parse {
             columns: &columns,
             source_fields,
@@ -159,6 +165,7 @@ impl Producer {
             existing: &existing,
         };
         let mut decide = Decide {
+            expected_rows,
             source,
             only_county,
             attributor,
@@ -188,6 +195,7 @@ impl Producer {
 
 /// The second stage's inputs.
 struct Decide {
+    expected_rows: usize,
     source: String,
     only_county: Option<i64>,
     attributor: Attributor,
@@ -206,6 +214,7 @@ impl Decide {
         to_writer: &mpsc::Sender<Vec<Ticket>>,
     ) -> Result<()> {
         let mut first_line: FastMap<String, usize> = FastMap::default();
+        first_line.reserve(self.expected_rows);
         let mut batch: Vec<Ticket> = Vec::with_capacity(self.batch);
         for chunk in parsed.iter() {
             for Parsed { row, ticket } in chunk? {
