@@ -155,7 +155,7 @@ impl Writer {
                 format!("PRAGMA cache_size = {cache}"),
             ]
         };
-        // The settings only speed the rebuild up: one SQLite refuses (temp_store cannot change
+        // The settings only speed the rebuild up: a setting SQLite refuses (temp_store cannot change
         // inside a transaction once the connection has used its temporary database) leaves
         // the rebuild slower, not wrong.
         for sql in settings(2, 1, -8192) {
