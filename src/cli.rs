@@ -378,6 +378,8 @@ async fn run(
             let db = open(&config).await?;
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", file.display()))?;
+            let facts =
+                std::sync::Arc::new(crate::hotline::facts::FactStore::new(&config.data_dir));
             let opts = crate::hotline::import::Options {
                 base: import::Options {
                     skip_bad_rows,
@@ -387,9 +389,7 @@ async fn run(
                 },
                 profile_file: profile,
                 profile_dir: Some(config.profile_dir()),
-                facts: Some(std::sync::Arc::new(crate::hotline::facts::FactStore::new(
-                    &config.data_dir,
-                ))),
+                facts: Some(facts.clone()),
             };
             let s = crate::hotline::import::import(
                 &db,
@@ -399,6 +399,8 @@ async fn run(
                 &opts,
             )
             .await?;
+            // The facts file is saved after the import answers: wait for it before exiting.
+            facts.flush().await;
             println!(
                 "{}（映射 {}，来源 {}）：共 {} 行；新增 {}，更新 {}，未变 {}，拒绝 {}；未匹配企业 {}",
                 s.file, s.profile, s.source, s.rows, s.inserted, s.updated, s.unchanged, s.rejected, s.unmatched

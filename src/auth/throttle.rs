@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::{Conn, Db};
+use crate::db::{self, Conn, Db};
 use crate::error::Result;
 use crate::on_conn;
 
@@ -42,9 +42,9 @@ const LOCK_IP: i32 = 7013;
 pub async fn admit(db: &Db, limits: &Limits, username: &str, ip: &str) -> Result<Admission> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    lock(&mut conn, LOCK_USER, username).await?;
+    db::lock_key(&mut conn, LOCK_USER, username).await?;
     if !ip.is_empty() {
-        lock(&mut conn, LOCK_IP, ip).await?;
+        db::lock_key(&mut conn, LOCK_IP, ip).await?;
     }
     let now = Utc::now();
     let since = now - limits.window;
@@ -104,21 +104,6 @@ fn wait(
     // Allowed again when enough failures have left the window.
     let pivot = failures.get(failures.len() - limit)?;
     Some((*pivot + window - now).max(Duration::seconds(1)))
-}
-
-/// Takes a transaction-scoped lock on `key` (PostgreSQL only; SQLite's write transaction
-/// already excludes every other writer).
-async fn lock(conn: &mut Conn<'_>, class: i32, key: &str) -> Result<()> {
-    if let Conn::Postgres(c) = conn {
-        let digest = crate::secret::sha256_hex(key.as_bytes());
-        let key32 = u32::from_str_radix(digest.get(..8).unwrap_or("0"), 16).unwrap_or(0) as i32;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(class)
-            .bind(key32)
-            .execute(&mut **c)
-            .await?;
-    }
-    Ok(())
 }
 
 /// The password was right: the attempt no longer counts, nor do the user's earlier failures.

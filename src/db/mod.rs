@@ -304,3 +304,18 @@ pub async fn ping(db: &Db) -> Result<()> {
         .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Takes a transaction-scoped lock on `key` within `class` (PostgreSQL only: SQLite's write
+/// transaction already excludes every other writer).
+pub async fn lock_key(conn: &mut Conn<'_>, class: i32, key: &str) -> Result<()> {
+    if let Conn::Postgres(c) = conn {
+        let digest = crate::secret::sha256_hex(key.as_bytes());
+        let key32 = u32::from_str_radix(digest.get(..8).unwrap_or("0"), 16).unwrap_or(0) as i32;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(class)
+            .bind(key32)
+            .execute(&mut **c)
+            .await?;
+    }
+    Ok(())
+}

@@ -382,6 +382,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     drop(reg);
     let summary = totals;
+    // The import answered before its facts file was saved; the fresh instance below reads it.
+    facts.flush().await;
 
     reset_peak();
     let t = Instant::now();

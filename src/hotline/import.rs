@@ -21,7 +21,7 @@ use super::write;
 use super::FastMap;
 use crate::audit::{self, Actor};
 use crate::db::{Conn, Db};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::import::{self as core, reports};
 use crate::on_conn;
 use crate::tabular::{RawRow, RowStream};
@@ -128,6 +128,7 @@ pub async fn import(
 
     let mut tx = db.begin_unchecked().await?;
     let mut conn = tx.conn();
+    lock_imports(&mut conn).await?;
     let attributor = Attributor::load(&mut conn).await?;
     let counties = county_names(&mut conn).await?;
     // The existing tickets' hashes tell updated from unchanged; their counties keep a county
@@ -202,13 +203,13 @@ pub async fn import(
     // Reading (a blocking thread) and parsing, classifying and attributing (another) overlap
     // with storing (this task): the producer hands full batches over a short channel, so
     // each side waits only when the other is two batches behind.
-    let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Vec<Ticket>>(2);
+    let (to_writer, batches) = tokio::sync::mpsc::channel::<Vec<Ticket>>(2);
     let producing = produce::spawn(producer, out, head, rows, to_writer);
     let writing = async {
-        while let Some(mut batch) = batches.recv().await {
-            writer.write(&mut conn, &mut batch).await?;
-        }
-        Ok::<_, Error>(())
+        // Owned here: a writer that fails drops the channel, and the producer stops at its
+        // next batch instead of waiting for room.
+        let mut batches = batches;
+        writer.write_all(&mut conn, &mut batches).await
     };
     let (produced, written) = tokio::join!(producing, writing);
     written?;
@@ -287,6 +288,17 @@ pub async fn import(
         crate::db::checkpoint(db).await?;
     }
     Ok(summary)
+}
+
+/// PostgreSQL advisory-lock class (two-key form) of the hotline imports.
+const LOCK_IMPORTS: i32 = 7014;
+
+/// Keeps a second import waiting until this one ends, before this one reads the stored
+/// tickets: what it then writes as new is new (PostgreSQL adds new tickets with a plain
+/// `COPY`, see `write::postgres`), and two bulk loads never wait on each other's lock on the
+/// table. SQLite's write transaction already excludes every other writer.
+async fn lock_imports(conn: &mut Conn<'_>) -> Result<()> {
+    crate::db::lock_key(conn, LOCK_IMPORTS, "tickets").await
 }
 
 /// The audit entry keeps the counts, not every rejection.

@@ -291,6 +291,7 @@ impl Decide {
                 return Err(OTHER_COUNTY.into());
             }
         }
+        t.stored = is_update;
         if is_update {
             out.summary.updated += 1;
         } else {

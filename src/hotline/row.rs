@@ -46,6 +46,8 @@ pub struct Ticket {
     pub row_hash: String,
     /// Which profile fields the ticket's import had a column for (bit i: `FIELDS[i]`).
     pub source_fields: i64,
+    /// Whether the source's ticket is already stored: the import updates it rather than adds it.
+    pub stored: bool,
 }
 
 /// Beijing wall-clock text → UTC epoch seconds.

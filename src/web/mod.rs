@@ -381,10 +381,13 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     } else {
         None
     };
+    let facts = state.analytics.facts.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await;
+    // A restart then finds the facts file current instead of rebuilding it.
+    facts.flush().await;
     if let Some(mail) = mail {
         mail.stop().await;
     }

@@ -247,6 +247,28 @@ async fn every_format_and_path(app: TestApp) {
 }
 both!(every_format_and_path);
 
+/// Two imports of the same export at once: the second waits for the first and then finds
+/// every ticket stored (PostgreSQL adds new tickets with a plain `COPY`, which would fail on
+/// the unique key if both took them for new).
+async fn concurrent_imports_of_one_source(app: TestApp) {
+    let (_, code_a) = prepare(&app).await;
+    let text = csv_text(&rows(&code_a));
+    let (a, b) = tokio::join!(
+        run(&app, text.as_bytes(), "a.csv", false),
+        run(&app, text.as_bytes(), "b.csv", false)
+    );
+    assert!(a.committed && b.committed);
+    let mut counts = [
+        (a.inserted, a.updated, a.unchanged),
+        (b.inserted, b.updated, b.unchanged),
+    ];
+    counts.sort();
+    assert_eq!(counts, [(0, 0, 7), (7, 0, 0)]);
+    assert_eq!(app.count("tickets").await, 7, "no duplicates");
+    foreign_keys_hold(&app).await;
+}
+both!(concurrent_imports_of_one_source);
+
 /// Text that COPY's format (PostgreSQL) and SQLite's binds must carry unchanged: backslashes,
 /// a literal `\N`, quotes, an emoji; white space inside a cell is folded by tidying.
 async fn awkward_text_round_trips(app: TestApp) {

@@ -1,14 +1,44 @@
 //! Writing an import's tickets: each backend its own way (SQLite through prepared single-row
-//! upserts, PostgreSQL through `COPY` into a staging table and one merge), behind one
-//! interface the importer drives: `start`, `write` a batch at a time, `finish` before the
-//! commit. A refused file never reaches `finish`; its transaction is rolled back.
+//! upserts, PostgreSQL through `COPY`), behind one interface the importer drives: `start`,
+//! `write` a batch at a time, `finish` before the commit. A refused file never reaches
+//! `finish`; its transaction is rolled back.
+//!
+//! A bulk load (a file that adds more tickets than the table holds) sets the table's secondary
+//! indexes aside and rebuilds them in `finish`, from sorted data, instead of updating them row
+//! by row. A million tickets: SQLite 30 s against 42 s (a busy machine, an earlier build);
+//! PostgreSQL's `COPY` 4.7 s plus 1.8 s of rebuilding against 14.0 s. Partial indexes stay:
+//! they take a tenth of the rows or fewer (unmatched tickets, group petitions), cheaper to
+//! update as they come than to rebuild with a scan of the whole table each (~0.15 s a
+//! million).
 
 mod postgres;
 mod sqlite;
 
+use tokio::sync::mpsc::Receiver;
+
 use super::row::Ticket;
 use crate::db::Conn;
 use crate::error::Result;
+use crate::on_conn;
+
+/// Roughly the bytes one exported ticket takes, to tell a bulk load from a daily file.
+const BYTES_PER_ROW: usize = 200;
+
+/// Below this many rows a file is never a bulk load: rebuilding the indexes costs more.
+const BULK_MIN_ROWS: usize = 50_000;
+
+/// Whether a file of `file_bytes` is a bulk load: it adds more tickets than the table holds
+/// (every source's tickets share the indexes, so the whole table counts).
+async fn is_bulk(conn: &mut Conn<'_>, file_bytes: usize) -> Result<bool> {
+    let expected = file_bytes / BYTES_PER_ROW;
+    if expected < BULK_MIN_ROWS {
+        return Ok(false);
+    }
+    let stored: i64 = on_conn!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(c)
+        .await)?;
+    Ok(i64::try_from(expected).unwrap_or(i64::MAX) >= stored)
+}
 
 /// The stored columns, in the order every writer binds them.
 pub(crate) const COLUMNS: &str = "source, ticket_no, received_at, channel, district, community_text, enterprise_text,
@@ -51,17 +81,22 @@ pub enum Writer {
 impl Writer {
     /// Prepares the transaction behind `conn` for an import of `file_bytes` bytes.
     pub async fn start(conn: &mut Conn<'_>, stamp: Stamp, file_bytes: usize) -> Result<Writer> {
+        let bulk = is_bulk(conn, file_bytes).await?;
         Ok(match conn {
-            Conn::Sqlite(c) => Writer::Sqlite(sqlite::Writer::start(c, stamp, file_bytes).await?),
-            Conn::Postgres(c) => Writer::Postgres(postgres::Writer::start(c, stamp).await?),
+            Conn::Sqlite(c) => Writer::Sqlite(sqlite::Writer::start(c, stamp, bulk).await?),
+            Conn::Postgres(c) => Writer::Postgres(postgres::Writer::start(c, stamp, bulk).await?),
         })
     }
 
-    /// Writes (or stages) a batch, leaving it empty.
-    pub async fn write(&mut self, conn: &mut Conn<'_>, batch: &mut Vec<Ticket>) -> Result<()> {
+    /// Writes (or stages) every batch `batches` brings, until the producer closes it.
+    pub async fn write_all(
+        &mut self,
+        conn: &mut Conn<'_>,
+        batches: &mut Receiver<Vec<Ticket>>,
+    ) -> Result<()> {
         match (self, conn) {
-            (Writer::Sqlite(w), Conn::Sqlite(c)) => w.write(c, batch).await,
-            (Writer::Postgres(w), Conn::Postgres(c)) => w.write(c, batch).await,
+            (Writer::Sqlite(w), Conn::Sqlite(c)) => w.write_all(c, batches).await,
+            (Writer::Postgres(w), Conn::Postgres(c)) => w.write_all(c, batches).await,
             _ => Err(crate::error::Error::Internal(
                 "导入写入器与数据库连接不匹配".into(),
             )),

@@ -1,23 +1,69 @@
-//! PostgreSQL: `COPY` into a staging table, then one merge into `tickets`.
+//! PostgreSQL: `COPY` straight into `tickets` for new tickets; updates through a staging table
+//! and one merge.
 //!
-//! Each batch is appended to a buffer in COPY's text format; a full buffer is streamed into
-//! a temporary table that the transaction drops at its end. `finish` merges the whole file
-//! with one `INSERT … SELECT … ON CONFLICT`, so the upsert's rules (an officer's manual
-//! attribution stands) are the same SQL as SQLite's.
+//! Each batch is appended to two buffers in COPY's text format, one for tickets the source
+//! adds and one for tickets it changes. A full buffer is streamed to the server while the
+//! next batches are parsed. New tickets need no upsert: the importer read the source's
+//! stored tickets inside this transaction, under a lock that keeps every other import out
+//! (`import::lock_imports`), so a `COPY` into `tickets` adds them with
+//! PostgreSQL's batched heap inserts, with no staging copy and no per-row conflict check.
+//! Changed tickets go to a temporary table that the transaction drops at its end, and
+//! `finish` merges them with one `INSERT … SELECT … ON CONFLICT`, so the upsert's rules (an
+//! officer's manual attribution stands) are the same SQL as SQLite's.
+//!
+//! A bulk load drops the secondary indexes inside the transaction and rebuilds them in
+//! `finish`. Unlike SQLite's WAL readers, PostgreSQL's readers of `tickets` then wait for the
+//! import to commit (`DROP INDEX` locks the table): seconds, once, for the first load of a
+//! deployment or a backfill of history larger than what is stored; a month's file never does.
 
 use sqlx::PgConnection;
+use tokio::sync::mpsc::Receiver;
 
 use super::{Stamp, COLUMNS, ON_CONFLICT};
 use crate::error::{Error, Result};
 use crate::hotline::row::Ticket;
-use crate::hotline::Satisfaction;
+use crate::hotline::{FastMap, Satisfaction};
 
-/// Bytes of COPY data sent at a time.
+/// Bytes of new tickets' COPY data sent at a time.
+const SEND_BYTES: usize = 256 << 10;
+
+/// Bytes of changed tickets' COPY data staged at a time.
 const FLUSH_BYTES: usize = 4 << 20;
 
 pub struct Writer {
     stamp: Stamp,
-    buf: Vec<u8>,
+    /// New tickets, for `COPY tickets`.
+    added: Vec<u8>,
+    /// Changed tickets, for `COPY ticket_staging`.
+    changed: Vec<u8>,
+    staged_any: bool,
+    /// Statements that recreate the indexes set aside for a bulk load.
+    rebuild: Vec<String>,
+    /// Set when foreign-key triggers are off for the import ([`may_skip_triggers`]): the ids
+    /// written, per referenced table, to check as sets at the end.
+    references: Option<References>,
+}
+
+/// The distinct ids an import's tickets refer to.
+#[derive(Default)]
+struct References {
+    enterprises: FastMap<i64, ()>,
+    projects: FastMap<i64, ()>,
+    counties: FastMap<i64, ()>,
+}
+
+impl References {
+    fn note(&mut self, t: &Ticket) {
+        for (set, id) in [
+            (&mut self.enterprises, t.enterprise_id),
+            (&mut self.projects, t.project_id),
+            (&mut self.counties, t.county_id),
+        ] {
+            if let Some(id) = id {
+                set.insert(id, ());
+            }
+        }
+    }
 }
 
 /// A text value in COPY's text format: backslash, tab, newline and carriage return escaped.
@@ -36,7 +82,7 @@ fn text(buf: &mut Vec<u8>, s: &str) {
 
 fn int(buf: &mut Vec<u8>, v: Option<i64>) {
     match v {
-        Some(v) => buf.extend_from_slice(v.to_string().as_bytes()),
+        Some(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
         None => buf.extend_from_slice(b"\\N"),
     }
     buf.push(b'\t');
@@ -84,76 +130,165 @@ fn line(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket) {
 }
 
 impl Writer {
-    pub async fn start(conn: &mut PgConnection, stamp: Stamp) -> Result<Writer> {
+    pub async fn start(conn: &mut PgConnection, stamp: Stamp, bulk: bool) -> Result<Writer> {
         // Dropped at the end of the import's transaction, whether it commits or not.
         sqlx::query(&format!(
             "CREATE TEMP TABLE ticket_staging ON COMMIT DROP AS SELECT {COLUMNS} FROM tickets WITH NO DATA"
         ))
         .execute(&mut *conn)
         .await?;
-        Ok(Writer {
-            stamp,
-            buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
-        })
-    }
-
-    pub async fn write(&mut self, conn: &mut PgConnection, batch: &mut Vec<Ticket>) -> Result<()> {
-        for t in batch.iter() {
-            line(&mut self.buf, &self.stamp, t);
-        }
-        batch.clear();
-        if self.buf.len() >= FLUSH_BYTES {
-            self.flush(conn).await?;
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self, conn: &mut PgConnection) -> Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let mut copy = conn
-            .copy_in_raw(&format!("COPY ticket_staging ({COLUMNS}) FROM STDIN"))
-            .await?;
-        copy.send(self.buf.as_slice()).await?;
-        copy.finish().await?;
-        self.buf.clear();
-        Ok(())
-    }
-
-    pub async fn finish(mut self, conn: &mut PgConnection) -> Result<()> {
-        self.flush(conn).await?;
-        let unchecked = may_skip_triggers(conn).await?;
-        if unchecked {
+        let references = if may_skip_triggers(conn).await? {
+            // Until `finish`: nothing but this writer writes in the transaction meanwhile.
             sqlx::query("SET LOCAL session_replication_role = replica")
                 .execute(&mut *conn)
                 .await?;
+            Some(References::default())
+        } else {
+            None
+        };
+        Ok(Writer {
+            stamp,
+            added: Vec::with_capacity(SEND_BYTES + (64 << 10)),
+            changed: Vec::new(),
+            staged_any: false,
+            rebuild: if bulk {
+                set_aside_indexes(conn).await?
+            } else {
+                Vec::new()
+            },
+            references,
+        })
+    }
+
+    /// Writes every batch `batches` brings. New tickets go down one `COPY` that stays open
+    /// while the next batches are parsed, so the server inserts while this process reads: a
+    /// `COPY` per few megabytes made each side wait for the other. A full buffer of changed
+    /// tickets ends it for a `COPY` into the staging table, and the next batch opens another.
+    pub async fn write_all(
+        &mut self,
+        conn: &mut PgConnection,
+        batches: &mut Receiver<Vec<Ticket>>,
+    ) -> Result<()> {
+        loop {
+            let mut adding = conn
+                .copy_in_raw(&format!("COPY tickets ({COLUMNS}) FROM STDIN"))
+                .await?;
+            let ended = loop {
+                let Some(mut batch) = batches.recv().await else {
+                    break true;
+                };
+                self.format(&mut batch);
+                if self.added.len() >= SEND_BYTES {
+                    adding.send(self.added.as_slice()).await?;
+                    self.added.clear();
+                }
+                if self.changed.len() >= FLUSH_BYTES {
+                    break false;
+                }
+            };
+            if !self.added.is_empty() {
+                adding.send(self.added.as_slice()).await?;
+                self.added.clear();
+            }
+            adding.finish().await?;
+            if !self.changed.is_empty() {
+                self.staged_any = true;
+                copy(conn, "ticket_staging", &mut self.changed).await?;
+            }
+            if ended {
+                return Ok(());
+            }
         }
-        sqlx::query(&format!(
-            "INSERT INTO tickets ({COLUMNS}) SELECT {COLUMNS} FROM ticket_staging{ON_CONFLICT}"
-        ))
-        .execute(&mut *conn)
-        .await?;
-        if unchecked {
+    }
+
+    /// Appends a batch to the buffers as COPY text, leaving it empty.
+    fn format(&mut self, batch: &mut Vec<Ticket>) {
+        for t in batch.iter() {
+            if let Some(r) = &mut self.references {
+                r.note(t);
+            }
+            let buf = if t.stored {
+                &mut self.changed
+            } else {
+                &mut self.added
+            };
+            line(buf, &self.stamp, t);
+        }
+        batch.clear();
+    }
+
+    pub async fn finish(self, conn: &mut PgConnection) -> Result<()> {
+        if self.staged_any {
+            sqlx::query(&format!(
+                "INSERT INTO tickets ({COLUMNS}) SELECT {COLUMNS} FROM ticket_staging{ON_CONFLICT}"
+            ))
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.rebuild.is_empty() {
+            // Sorted in memory (in parallel workers, up to `max_parallel_maintenance_workers`)
+            // rather than in temporary files: a million tickets' largest index sorts in
+            // ~100 MB.
+            sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+                .execute(&mut *conn)
+                .await?;
+            for sql in &self.rebuild {
+                sqlx::query(sql).execute(&mut *conn).await?;
+            }
+        }
+        if let Some(references) = &self.references {
             sqlx::query("SET LOCAL session_replication_role = origin")
                 .execute(&mut *conn)
                 .await?;
-            check_references(conn).await?;
+            check_references(conn, references, self.stamp.import_id).await?;
         }
         Ok(())
     }
 }
 
-/// Whether this session may turn off triggers for the merge (`session_replication_role`):
+/// Drops the secondary indexes of `tickets` (not the primary key nor the unique source and
+/// number, which the merge needs, nor the partial ones, see [`super`]). Returns the
+/// statements that recreate them, read from the catalog so they always match the migrations.
+async fn set_aside_indexes(conn: &mut PgConnection) -> Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = 'tickets'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+           AND i.indpred IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (name, _) in &indexes {
+        let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+        sqlx::query(&drop).execute(&mut *conn).await?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// Streams `buf` into `table` and empties it.
+async fn copy(conn: &mut PgConnection, table: &str, buf: &mut Vec<u8>) -> Result<()> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {table} ({COLUMNS}) FROM STDIN"))
+        .await?;
+    copy.send(buf.as_slice()).await?;
+    copy.finish().await?;
+    buf.clear();
+    Ok(())
+}
+
+/// Whether this session may turn off triggers for the import (`session_replication_role`):
 /// a superuser, or on PostgreSQL 15 and later a role granted
 /// `GRANT SET ON PARAMETER session_replication_role TO <role>`.
 ///
 /// PostgreSQL checks a foreign key with a trigger per row and reference: for a million
 /// tickets with four references, four million queries that lock the parent row. Without them
-/// the merge checks the references itself, once per file, with one anti-join per reference
-/// ([`check_references`]), as SQLite's import relies on reading every id it writes inside
-/// its own transaction (`db::Unchecked`). `tickets` has no other triggers, and nothing
-/// deletes enterprises, projects, counties or imports.
+/// the import checks the references itself, once per file, as sets ([`check_references`]),
+/// as SQLite's import relies on reading every id it writes inside its own transaction
+/// (`db::Unchecked`). `tickets` has no other triggers, and nothing deletes enterprises,
+/// projects, counties or imports.
 async fn may_skip_triggers(conn: &mut PgConnection) -> Result<bool> {
     let granted: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'has_parameter_privilege')",
@@ -171,21 +306,25 @@ async fn may_skip_triggers(conn: &mut PgConnection) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// The foreign keys of the staged tickets, checked as sets: the import's transaction is
-/// refused if one names a row that does not exist.
-async fn check_references(conn: &mut PgConnection) -> Result<()> {
-    for (column, parent) in [
-        ("enterprise_id", "enterprises"),
-        ("project_id", "projects"),
-        ("county_id", "jurisdictions"),
-        ("import_id", "hotline_imports"),
+/// The foreign keys of the written tickets, checked as sets of the distinct ids they name:
+/// the import's transaction is refused if one names a row that does not exist.
+async fn check_references(
+    conn: &mut PgConnection,
+    references: &References,
+    import_id: i64,
+) -> Result<()> {
+    for (set, parent) in [
+        (&references.enterprises, "enterprises"),
+        (&references.projects, "projects"),
+        (&references.counties, "jurisdictions"),
     ] {
+        let ids: Vec<i64> = set.keys().copied().collect();
         let missing: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT s.{column} FROM ticket_staging s
-             WHERE s.{column} IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = s.{column})
+            "SELECT x FROM unnest($1::int8[]) AS x
+             WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = x)
              LIMIT 1"
         ))
+        .bind(&ids)
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(id) = missing {
@@ -193,6 +332,16 @@ async fn check_references(conn: &mut PgConnection) -> Result<()> {
                 "导入的工单引用了不存在的记录：{parent}.id = {id}"
             )));
         }
+    }
+    let recorded: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hotline_imports WHERE id = $1)")
+            .bind(import_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !recorded {
+        return Err(Error::Internal(format!(
+            "导入的工单引用了不存在的记录：hotline_imports.id = {import_id}"
+        )));
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! SQLite: prepared single-row upserts run on the connection's own handle, with the secondary
+//! SQLite: prepared single-row inserts and upserts run on the connection's own handle, with the secondary
 //! indexes set aside for a bulk load.
 //!
 //! Through sqlx each batch cost a statement of 15,000 parameters, every text value copied
@@ -8,52 +8,41 @@
 //! runs meanwhile on the producer's thread.
 
 use sqlx::SqliteConnection;
+use tokio::sync::mpsc::Receiver;
 
 use super::{Stamp, COLUMNS, ON_CONFLICT, WIDTH};
 use crate::error::{Error, Result};
 use crate::hotline::row::Ticket;
 use crate::hotline::Satisfaction;
 
-/// Roughly the bytes one exported ticket takes, to tell a bulk load from a daily file.
-const BYTES_PER_ROW: usize = 200;
-
 pub struct Writer {
     stamp: Stamp,
-    sql: String,
+    /// For a new ticket: nothing to conflict with (the import read the stored tickets inside
+    /// its write transaction), so no conflict clause to prepare for.
+    insert: String,
+    /// For a changed ticket.
+    upsert: String,
     /// Statements that recreate the indexes set aside.
     rebuild: Vec<String>,
 }
 
-fn upsert_sql() -> String {
+fn insert_sql() -> String {
     let marks = vec!["?"; WIDTH].join(",");
-    format!("INSERT INTO tickets ({COLUMNS}) VALUES ({marks}){ON_CONFLICT}")
+    format!("INSERT INTO tickets ({COLUMNS}) VALUES ({marks})")
 }
 
 fn failed(e: rusqlite::Error) -> Error {
     Error::Internal(format!("写入工单失败：{e}"))
 }
 
-/// A file that adds more tickets than the table holds loads faster into the table without
-/// its secondary indexes, rebuilt once at the end from sorted data, than through them row by
-/// row (measured: 30 s against 42 s for a million rows on a busy machine). The indexes are
-/// dropped inside the import's transaction: readers keep using them (WAL snapshots), and a
-/// refused file rolls the drop back. Returns the statements that recreate them, read from the
-/// schema so they always match the migrations.
-async fn set_aside_indexes(conn: &mut SqliteConnection, file_bytes: usize) -> Result<Vec<String>> {
-    let expected = file_bytes / BYTES_PER_ROW;
-    if expected < 50_000 {
-        return Ok(Vec::new());
-    }
-    // Every source's tickets share the indexes: compare with the whole table.
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
-        .fetch_one(&mut *conn)
-        .await?;
-    if i64::try_from(expected).unwrap_or(i64::MAX) < stored {
-        return Ok(Vec::new());
-    }
+/// Drops the secondary indexes for a bulk load (but the partial ones, see [`super`]), inside
+/// the import's transaction: readers keep using them (WAL snapshots), and a refused file
+/// rolls the drop back. Returns the statements that recreate them, read from the schema so
+/// they always match the migrations.
+async fn set_aside_indexes(conn: &mut SqliteConnection) -> Result<Vec<String>> {
     let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, sql FROM sqlite_master
-         WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL",
+        "SELECT m.name, m.sql FROM sqlite_master m JOIN pragma_index_list('tickets') l ON l.name = m.name
+         WHERE m.type = 'index' AND l.origin = 'c' AND l.partial = 0",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -65,23 +54,32 @@ async fn set_aside_indexes(conn: &mut SqliteConnection, file_bytes: usize) -> Re
 }
 
 impl Writer {
-    pub async fn start(
-        conn: &mut SqliteConnection,
-        stamp: Stamp,
-        file_bytes: usize,
-    ) -> Result<Writer> {
+    pub async fn start(conn: &mut SqliteConnection, stamp: Stamp, bulk: bool) -> Result<Writer> {
         Ok(Writer {
             stamp,
-            sql: upsert_sql(),
-            rebuild: set_aside_indexes(conn, file_bytes).await?,
+            insert: insert_sql(),
+            upsert: format!("{}{ON_CONFLICT}", insert_sql()),
+            rebuild: if bulk {
+                set_aside_indexes(conn).await?
+            } else {
+                Vec::new()
+            },
         })
     }
 
-    pub async fn write(
+    /// Writes every batch `batches` brings.
+    pub async fn write_all(
         &mut self,
         conn: &mut SqliteConnection,
-        batch: &mut Vec<Ticket>,
+        batches: &mut Receiver<Vec<Ticket>>,
     ) -> Result<()> {
+        while let Some(mut batch) = batches.recv().await {
+            self.write(conn, &mut batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, conn: &mut SqliteConnection, batch: &mut Vec<Ticket>) -> Result<()> {
         let mut locked = conn.lock_handle().await?;
         let raw = locked.as_raw_handle();
         // SAFETY: while `locked` lives, sqlx's worker makes no call on this handle. The
@@ -89,9 +87,11 @@ impl Writer {
         // its statement, before `locked`; no await happens in between.
         let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }.map_err(failed)?;
         {
-            let mut stmt = db.prepare(&self.sql).map_err(failed)?;
+            let mut insert = db.prepare(&self.insert).map_err(failed)?;
+            let mut upsert = db.prepare(&self.upsert).map_err(failed)?;
             let s = &self.stamp;
             for t in batch.iter() {
+                let stmt = if t.stored { &mut upsert } else { &mut insert };
                 stmt.execute(rusqlite::params![
                     s.source,
                     t.ticket_no,
