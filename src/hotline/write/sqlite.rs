@@ -140,8 +140,10 @@ impl Writer {
         // Nothing else runs by now: the sorter may use the other core, which SQLite does only
         // when its temporary files are files (in the OS cache for runs this size), and it
         // sorts runs of up to the page cache's size, which sort faster when they fit the
-        // processor's cache. Three of the indexes, sqlite3 CLI on a million tickets: 5.6 s
-        // with one in-memory run, 2.5 s with 8 MiB runs sorted on two threads.
+        // processor's cache. The three full indexes, sqlite3 CLI on a million tickets, one
+        // transaction: 5.6 s with one in-memory run; on two threads 2.3–2.5 s with 8 MiB runs,
+        // 1.7–2.0 s with 2 MiB runs, 1.5–1.8 s with 1 MiB runs (the same day, three runs each
+        // way, alternating).
         let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
             .fetch_one(&mut *conn)
             .await?;
@@ -158,7 +160,7 @@ impl Writer {
         // The settings only speed the rebuild up: a setting SQLite refuses (temp_store cannot change
         // inside a transaction once the connection has used its temporary database) leaves
         // the rebuild slower, not wrong.
-        for sql in settings(2, 1, -8192) {
+        for sql in settings(2, 1, -2048) {
             if let Err(e) = sqlx::query(&sql).execute(&mut *conn).await {
                 tracing::warn!(%sql, error = %e, "index rebuild setting refused");
             }
