@@ -64,6 +64,36 @@ pub(crate) const ON_CONFLICT: &str = " ON CONFLICT (source, ticket_no) DO UPDATE
         row_hash = excluded.row_hash, import_id = excluded.import_id, updated_at = excluded.updated_at,
         source_fields = excluded.source_fields";
 
+/// The full secondary indexes of `tickets`, named with the statements that recreate them,
+/// from each backend's catalog so they always match the migrations: not the primary key nor
+/// the unique source and number (the upsert needs it), nor the partial indexes (see the
+/// module's note).
+const FULL_INDEXES_SQLITE: &str = "SELECT m.name, m.sql
+    FROM sqlite_master m JOIN pragma_index_list('tickets') l ON l.name = m.name
+    WHERE m.type = 'index' AND l.origin = 'c' AND l.partial = 0";
+const FULL_INDEXES_POSTGRES: &str = "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = 'tickets'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+      AND i.indpred IS NULL";
+
+/// Drops the full secondary indexes for a bulk load, inside the import's transaction (a
+/// refused file rolls the drop back), and returns the statements that recreate them.
+/// SQLite's readers keep using them (WAL snapshots); PostgreSQL's wait for the commit (see
+/// `postgres`).
+async fn set_aside_indexes(conn: &mut Conn<'_>) -> Result<Vec<String>> {
+    let sql = match conn {
+        Conn::Sqlite(_) => FULL_INDEXES_SQLITE,
+        Conn::Postgres(_) => FULL_INDEXES_POSTGRES,
+    };
+    let indexes: Vec<(String, String)> =
+        on_conn!(conn, |c| sqlx::query_as(sql).fetch_all(c).await)?;
+    for (name, _) in &indexes {
+        let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+        on_conn!(conn, |c| sqlx::query(&drop).execute(c).await.map(|_| ()))?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
 /// What every stored row shares besides the ticket.
 #[derive(Debug, Clone)]
 pub struct Stamp {
@@ -81,10 +111,16 @@ pub enum Writer {
 impl Writer {
     /// Prepares the transaction behind `conn` for an import of `file_bytes` bytes.
     pub async fn start(conn: &mut Conn<'_>, stamp: Stamp, file_bytes: usize) -> Result<Writer> {
-        let bulk = is_bulk(conn, file_bytes).await?;
+        let rebuild = if is_bulk(conn, file_bytes).await? {
+            set_aside_indexes(conn).await?
+        } else {
+            Vec::new()
+        };
         Ok(match conn {
-            Conn::Sqlite(c) => Writer::Sqlite(sqlite::Writer::start(c, stamp, bulk).await?),
-            Conn::Postgres(c) => Writer::Postgres(postgres::Writer::start(c, stamp, bulk).await?),
+            Conn::Sqlite(_) => Writer::Sqlite(sqlite::Writer::start(stamp, rebuild)),
+            Conn::Postgres(c) => {
+                Writer::Postgres(postgres::Writer::start(c, stamp, rebuild).await?)
+            }
         })
     }
 

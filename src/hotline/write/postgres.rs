@@ -130,7 +130,11 @@ fn line(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket) {
 }
 
 impl Writer {
-    pub async fn start(conn: &mut PgConnection, stamp: Stamp, bulk: bool) -> Result<Writer> {
+    pub async fn start(
+        conn: &mut PgConnection,
+        stamp: Stamp,
+        rebuild: Vec<String>,
+    ) -> Result<Writer> {
         // Dropped at the end of the import's transaction, whether it commits or not.
         sqlx::query(&format!(
             "CREATE TEMP TABLE ticket_staging ON COMMIT DROP AS SELECT {COLUMNS} FROM tickets WITH NO DATA"
@@ -151,11 +155,7 @@ impl Writer {
             added: Vec::with_capacity(SEND_BYTES + (64 << 10)),
             changed: Vec::new(),
             staged_any: false,
-            rebuild: if bulk {
-                set_aside_indexes(conn).await?
-            } else {
-                Vec::new()
-            },
+            rebuild,
             references,
         })
     }
@@ -244,25 +244,6 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-/// Drops the secondary indexes of `tickets` (not the primary key nor the unique source and
-/// number, which the merge needs, nor the partial ones, see [`super`]). Returns the
-/// statements that recreate them, read from the catalog so they always match the migrations.
-async fn set_aside_indexes(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
-         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-         WHERE i.indrelid = 'tickets'::regclass AND NOT i.indisunique AND NOT i.indisprimary
-           AND i.indpred IS NULL",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for (name, _) in &indexes {
-        let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
-        sqlx::query(&drop).execute(&mut *conn).await?;
-    }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
 /// Streams `buf` into `table` and empties it.

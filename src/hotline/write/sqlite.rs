@@ -35,36 +35,14 @@ fn failed(e: rusqlite::Error) -> Error {
     Error::Internal(format!("写入工单失败：{e}"))
 }
 
-/// Drops the secondary indexes for a bulk load (but the partial ones, see [`super`]), inside
-/// the import's transaction: readers keep using them (WAL snapshots), and a refused file
-/// rolls the drop back. Returns the statements that recreate them, read from the schema so
-/// they always match the migrations.
-async fn set_aside_indexes(conn: &mut SqliteConnection) -> Result<Vec<String>> {
-    let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT m.name, m.sql FROM sqlite_master m JOIN pragma_index_list('tickets') l ON l.name = m.name
-         WHERE m.type = 'index' AND l.origin = 'c' AND l.partial = 0",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for (name, _) in &indexes {
-        let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
-        sqlx::query(&drop).execute(&mut *conn).await?;
-    }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
-}
-
 impl Writer {
-    pub async fn start(conn: &mut SqliteConnection, stamp: Stamp, bulk: bool) -> Result<Writer> {
-        Ok(Writer {
+    pub fn start(stamp: Stamp, rebuild: Vec<String>) -> Writer {
+        Writer {
             stamp,
             insert: insert_sql(),
             upsert: format!("{}{ON_CONFLICT}", insert_sql()),
-            rebuild: if bulk {
-                set_aside_indexes(conn).await?
-            } else {
-                Vec::new()
-            },
-        })
+            rebuild,
+        }
     }
 
     /// Writes every batch `batches` brings.
