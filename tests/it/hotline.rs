@@ -145,9 +145,9 @@ async fn attribution(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
     out
 }
 
-/// SQLite imports write without foreign-key checks (`db::Unchecked`): the references hold all
-/// the same, and no pooled connection is lent out with the checks still off, after a
-/// committed import or a refused one.
+/// SQLite imports write without foreign-key checks nor automatic checkpoint
+/// (`db::Unchecked`): the references hold all the same, and no pooled connection is lent
+/// out with either still off, after a committed import or a refused one.
 async fn foreign_keys_hold(app: &TestApp) {
     let aftercare::db::Db::Sqlite(pool) = app.db() else {
         return;
@@ -165,6 +165,14 @@ async fn foreign_keys_hold(app: &TestApp) {
             .await
             .expect("pragma");
         assert_eq!(on, 1, "a pooled connection has foreign keys off");
+        let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *c)
+            .await
+            .expect("pragma");
+        assert_eq!(
+            autocheckpoint, 1000,
+            "a pooled connection has the WAL's automatic checkpoint off"
+        );
         held.push(c);
     }
 }
