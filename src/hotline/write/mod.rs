@@ -1,7 +1,7 @@
 //! Writing an import's tickets: each backend its own way (SQLite through prepared single-row
-//! upserts, PostgreSQL through `COPY`), behind one interface the importer drives: `start`,
-//! `write` a batch at a time, `finish` before the commit. A refused file never reaches
-//! `finish`; its transaction is rolled back.
+//! inserts and upserts, PostgreSQL through `COPY`), behind one interface the importer drives:
+//! `start`, `write_all` the batches as the producer makes them, `finish` before the commit. A
+//! refused file never reaches `finish`; its transaction is rolled back.
 //!
 //! A bulk load (a file that adds more tickets than the table holds) sets the table's secondary
 //! indexes aside and rebuilds them in `finish`, from sorted data, instead of updating them row

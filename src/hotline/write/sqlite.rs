@@ -1,5 +1,5 @@
-//! SQLite: prepared single-row inserts and upserts run on the connection's own handle, with the secondary
-//! indexes set aside for a bulk load.
+//! SQLite: prepared single-row inserts (new tickets) and upserts (changed ones) run on the
+//! connection's own handle, with the full secondary indexes set aside for a bulk load.
 //!
 //! Through sqlx each batch cost a statement of 15,000 parameters, every text value copied
 //! twice (into owned arguments for the worker thread, then by SQLite) and a round trip to
@@ -135,9 +135,9 @@ impl Writer {
                 format!("PRAGMA cache_size = {cache}"),
             ]
         };
-        // The settings only speed the rebuild up: a setting SQLite refuses (temp_store cannot change
-        // inside a transaction once the connection has used its temporary database) leaves
-        // the rebuild slower, not wrong.
+        // The settings only speed the rebuild up: a setting SQLite refuses (temp_store cannot
+        // change inside a transaction once the connection has used its temporary database)
+        // leaves the rebuild slower, not wrong.
         for sql in settings(2, 1, -2048) {
             if let Err(e) = sqlx::query(&sql).execute(&mut *conn).await {
                 tracing::warn!(%sql, error = %e, "index rebuild setting refused");
