@@ -163,28 +163,43 @@ impl Table {
         }
     }
 
-    /// Replaces the facts of tickets already present (by key) and appends the others.
-    pub fn apply(&mut self, changes: &[Fact]) {
+    /// Replaces the facts of tickets already present (by key) and appends the others. An
+    /// empty table (a first load) takes the changes' columns as they are.
+    pub fn apply(&mut self, changes: Changes) {
+        let new = changes.table;
+        if self.rows() == 0 {
+            self.cols = new.cols;
+            self.categories = new.categories;
+            return;
+        }
         let mut index = self.category_index();
+        let codes: Vec<i64> = new
+            .categories
+            .iter()
+            .map(|c| self.category_code(&mut index, c))
+            .collect();
         // Sized once for every key it may hold: a million-ticket import grows it in one step.
         let mut at: super::FastMap<(u64, u64), usize> = super::FastMap::default();
-        at.reserve(self.rows() + changes.len());
+        at.reserve(self.rows() + new.rows());
         at.extend((0..self.rows()).map(|r| {
             (
                 (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64),
                 r,
             )
         }));
-        for f in changes {
-            let v = self.values(f, &mut index);
-            match at.get(&f.key) {
-                Some(&r) => {
+        for r in 0..new.rows() {
+            let mut v: [i64; COLUMNS] = std::array::from_fn(|c| new.cols[c][r]);
+            // Codes of `new` always index its own categories (`Changes::push`).
+            v[CATEGORY] = codes[v[CATEGORY] as usize];
+            let key = (v[KEY_HI] as u64, v[KEY_LO] as u64);
+            match at.get(&key) {
+                Some(&row) => {
                     for (col, x) in self.cols.iter_mut().zip(v) {
-                        col[r] = x;
+                        col[row] = x;
                     }
                 }
                 None => {
-                    at.insert(f.key, self.rows());
+                    at.insert(key, self.rows());
                     for (col, x) in self.cols.iter_mut().zip(v) {
                         col.push(x);
                     }
@@ -272,6 +287,45 @@ impl Table {
             cols,
             categories,
         })
+    }
+}
+
+/// The facts an import changes, column by column as it decides them, with their own list of
+/// categories: no per-ticket value survives the row, and a first load's columns become the
+/// copy's as they are ([`Table::apply`]). Each key at most once: an import refuses a ticket
+/// number its file repeats, and a file has one source.
+#[derive(Debug, Default)]
+pub struct Changes {
+    table: Table,
+    index: HashMap<String, i64>,
+}
+
+impl Changes {
+    /// Room for `rows` changes, reserved (not touched) at once.
+    pub fn with_capacity(rows: usize) -> Changes {
+        let mut table = Table::default();
+        for col in table.cols.iter_mut() {
+            col.reserve(rows);
+        }
+        Changes {
+            table,
+            index: HashMap::new(),
+        }
+    }
+
+    pub fn push(&mut self, f: &Fact) {
+        let v = self.table.values(f, &mut self.index);
+        for (col, x) in self.table.cols.iter_mut().zip(v) {
+            col.push(x);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -414,12 +468,44 @@ mod tests {
         assert_eq!(back.fact(1), fact("A2", None, "物业"));
 
         let mut t = back;
-        t.apply(&[fact("A2", Some(9), "质量"), fact("A3", Some(4), "其他")]);
+        let mut changes = Changes::with_capacity(2);
+        changes.push(&fact("A2", Some(9), "质量"));
+        changes.push(&fact("A3", Some(4), "其他"));
+        t.apply(changes);
         assert_eq!(t.rows(), 3);
         assert_eq!(t.fact(1).enterprise, Some(9));
         t.reassign(&[key("12345", "A3")], 5);
         assert_eq!(t.fact(2).enterprise, Some(5));
         assert_eq!(t.categories, vec!["质量", "物业", "其他"]);
+    }
+
+    #[test]
+    fn a_first_load_takes_the_changes_as_they_are() {
+        let facts = [
+            fact("A1", Some(3), "其他"),
+            fact("A2", None, "质量"),
+            fact("A3", Some(4), "其他"),
+        ];
+        let mut changes = Changes::with_capacity(1);
+        let mut one_by_one = Table::default();
+        for f in &facts {
+            changes.push(f);
+            one_by_one.push(f);
+        }
+        assert_eq!(changes.len(), 3);
+        let mut t = Table::default();
+        t.apply(changes);
+        assert_eq!(t.encode(), one_by_one.encode());
+
+        // A later import's categories are mapped onto the table's own codes.
+        let mut later = Changes::default();
+        later.push(&fact("A4", Some(5), "质量"));
+        later.push(&fact("A1", Some(6), "物业"));
+        t.apply(later);
+        assert_eq!(t.rows(), 4);
+        assert_eq!(t.fact(0), fact("A1", Some(6), "物业"));
+        assert_eq!(t.fact(3), fact("A4", Some(5), "质量"));
+        assert_eq!(t.categories, vec!["其他", "质量", "物业"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::attribute::Attributor;
 use super::classify::Classifier;
-use super::facts::{self, Fact};
+use super::facts::{self, Changes, Fact};
 use super::row::{parse_row, Columns, Ticket};
 use super::FastMap;
 use super::Satisfaction;
@@ -55,7 +55,7 @@ pub struct Produced {
     pub summary: core::Summary,
     pub unmatched: usize,
     pub rejected_rows: Vec<RawRow>,
-    pub changes: Vec<Fact>,
+    pub changes: Changes,
 }
 
 /// Rows handed from the parsing stage to the deciding stage at a time.
@@ -156,7 +156,7 @@ impl Producer {
             expected_rows,
         } = self;
         if keep_facts {
-            out.changes.reserve(expected_rows);
+            out.changes = Changes::with_capacity(expected_rows);
         }
         let parse = Parse {
             columns: &columns,
@@ -213,13 +213,19 @@ impl Decide {
         existing: &FastMap<String, Existing>,
         to_writer: &mpsc::Sender<Vec<Ticket>>,
     ) -> Result<()> {
-        let mut first_line: FastMap<String, usize> = FastMap::default();
+        // By the facts' key of the ticket number: no copy of each number.
+        let mut first_line: FastMap<(u64, u64), usize> = FastMap::default();
         first_line.reserve(self.expected_rows);
         let mut batch: Vec<Ticket> = Vec::with_capacity(self.batch);
         for chunk in parsed.iter() {
             for Parsed { row, ticket } in chunk? {
                 out.summary.rows += 1;
-                match ticket.and_then(|t| self.ticket(t, &row, existing, &mut first_line, out)) {
+                // Decided in place: a ticket is a few hundred bytes, moved once, into the batch.
+                let decided = ticket.and_then(|mut t| {
+                    self.ticket(&mut t, &row, existing, &mut first_line, out)
+                        .map(|store| store.then_some(t))
+                });
+                match decided {
                     Ok(Some(t)) => batch.push(t),
                     Ok(None) => {}
                     Err(reason) => {
@@ -241,20 +247,21 @@ impl Decide {
         Ok(())
     }
 
-    /// The ticket to store for a parsed row; `None` when it is unchanged; `Err` with the
-    /// reason to reject it.
+    /// Completes a parsed row's ticket and tells whether to store it (not when unchanged);
+    /// `Err` with the reason to reject it.
     fn ticket(
         &mut self,
-        mut t: Ticket,
+        t: &mut Ticket,
         row: &RawRow,
         existing: &FastMap<String, Existing>,
-        first_line: &mut FastMap<String, usize>,
+        first_line: &mut FastMap<(u64, u64), usize>,
         out: &mut Produced,
-    ) -> std::result::Result<Option<Ticket>, String> {
-        if let Some(first) = first_line.get(&t.ticket_no) {
+    ) -> std::result::Result<bool, String> {
+        let key = facts::key(&self.source, &t.ticket_no);
+        if let Some(first) = first_line.get(&key) {
             return Err(format!("工单编号 {} 与第{first}行重复", t.ticket_no));
         }
-        first_line.insert(t.ticket_no.clone(), row.line);
+        first_line.insert(key, row.line);
         let known = existing.get(&t.ticket_no);
         if let (
             Some(own),
@@ -270,7 +277,7 @@ impl Decide {
         let is_update = match known {
             Some(k) if k.hash == t.row_hash => {
                 out.summary.unchanged += 1;
-                return Ok(None);
+                return Ok(false);
             }
             Some(_) => true,
             None => false,
@@ -302,15 +309,15 @@ impl Decide {
         }
         if self.keep_facts {
             let manual = known.and_then(|k| k.manual);
-            out.changes.push(fact_of(&self.source, &t, manual));
+            out.changes.push(&fact_of(key, t, manual));
         }
-        Ok(Some(t))
+        Ok(true)
     }
 }
 
-fn fact_of(source: &str, t: &Ticket, manual: Option<i64>) -> Fact {
+fn fact_of(key: (u64, u64), t: &Ticket, manual: Option<i64>) -> Fact {
     Fact {
-        key: facts::key(source, &t.ticket_no),
+        key,
         enterprise: manual.or(t.enterprise_id),
         received: t.received_at,
         forwarded: t.forwarded_at,

@@ -1,7 +1,7 @@
 //! PostgreSQL: `COPY` straight into `tickets` for new tickets; updates through a staging table
 //! and one merge.
 //!
-//! Each batch is appended to two buffers in COPY's text format, one for tickets the source
+//! Each batch is appended to two buffers in COPY's binary format, one for tickets the source
 //! adds and one for tickets it changes. A full buffer is streamed to the server while the
 //! next batches are parsed. New tickets need no upsert: the importer read the source's
 //! stored tickets inside this transaction, under a lock that keeps every other import out
@@ -47,9 +47,9 @@ pub struct Writer {
 /// The distinct ids an import's tickets refer to.
 #[derive(Default)]
 struct References {
-    enterprises: FastMap<i64, ()>,
-    projects: FastMap<i64, ()>,
-    counties: FastMap<i64, ()>,
+    enterprises: Ids,
+    projects: Ids,
+    counties: Ids,
 }
 
 impl References {
@@ -60,40 +60,92 @@ impl References {
             (&mut self.counties, t.county_id),
         ] {
             if let Some(id) = id {
-                set.insert(id, ());
+                set.insert(id);
             }
         }
     }
 }
 
-/// A text value in COPY's text format: backslash, tab, newline and carriage return escaped.
-fn text(buf: &mut Vec<u8>, s: &str) {
-    for b in s.bytes() {
-        match b {
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            _ => buf.push(b),
+/// A set of ids: a bit each for the small positive ids a table's identity hands out (three a
+/// ticket, a million tickets: a hash insert each cost more than the `COPY` formatting), a
+/// hash set beyond.
+#[derive(Default)]
+struct Ids {
+    bits: Vec<u64>,
+    other: FastMap<i64, ()>,
+}
+
+impl Ids {
+    /// Ids below this are bits: 2 MiB at most.
+    const BITS: i64 = 1 << 24;
+
+    fn insert(&mut self, id: i64) {
+        match usize::try_from(id) {
+            Ok(i) if id < Self::BITS => {
+                let word = i / 64;
+                if self.bits.len() <= word {
+                    self.bits.resize(word + 1, 0);
+                }
+                self.bits[word] |= 1 << (i % 64);
+            }
+            _ => {
+                self.other.insert(id, ());
+            }
         }
     }
-    buf.push(b'\t');
+
+    fn to_vec(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.other.keys().copied().collect();
+        for (word, &bits) in self.bits.iter().enumerate() {
+            for bit in 0..64 {
+                if bits & (1 << bit) != 0 {
+                    ids.push((word * 64 + bit) as i64);
+                }
+            }
+        }
+        ids
+    }
+}
+
+/// The start of a binary `COPY`: signature, flags, no header extension.
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// The end of a binary `COPY`: a tuple of -1 fields.
+const TRAILER: &[u8] = &(-1i16).to_be_bytes();
+
+/// Fields per tuple, as binary `COPY` counts them.
+const FIELDS: i16 = super::WIDTH as i16;
+
+/// A field's length as binary `COPY` writes it. Exported fields are bounded far below 2 GiB
+/// by the import's byte limit; a longer one would be refused by the server, not wrapped.
+fn len(buf: &mut Vec<u8>, n: usize) {
+    buf.extend_from_slice(&i32::try_from(n).unwrap_or(i32::MAX).to_be_bytes());
+}
+
+/// A text value: its UTF-8 bytes as they are (binary `COPY` needs no escaping).
+fn text(buf: &mut Vec<u8>, s: &str) {
+    len(buf, s.len());
+    buf.extend_from_slice(s.as_bytes());
 }
 
 fn int(buf: &mut Vec<u8>, v: Option<i64>) {
     match v {
-        Some(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-        None => buf.extend_from_slice(b"\\N"),
+        Some(v) => {
+            len(buf, 8);
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
     }
-    buf.push(b'\t');
 }
 
 fn boolean(buf: &mut Vec<u8>, v: bool) {
-    buf.extend_from_slice(if v { b"t\t" } else { b"f\t" });
+    len(buf, 1);
+    buf.push(u8::from(v));
 }
 
-/// One ticket as a line of COPY text, in `COLUMNS` order.
-fn line(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket) {
+/// One ticket as a binary `COPY` tuple, in `COLUMNS` order.
+fn tuple(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket) {
+    buf.extend_from_slice(&FIELDS.to_be_bytes());
     text(buf, &s.source);
     text(buf, &t.ticket_no);
     int(buf, Some(t.received_at));
@@ -124,9 +176,12 @@ fn line(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket) {
     int(buf, Some(s.import_id));
     int(buf, Some(s.now));
     int(buf, Some(t.source_fields));
-    // The last field ends the line, not a tab.
-    buf.pop();
-    buf.push(b'\n');
+}
+
+/// `COPY table FROM STDIN` in the binary format, which the server reads without parsing
+/// numbers or splitting lines.
+fn copy_sql(table: &str) -> String {
+    format!("COPY {table} ({COLUMNS}) FROM STDIN WITH (FORMAT binary)")
 }
 
 impl Writer {
@@ -170,9 +225,8 @@ impl Writer {
         batches: &mut Receiver<Vec<Ticket>>,
     ) -> Result<()> {
         loop {
-            let mut adding = conn
-                .copy_in_raw(&format!("COPY tickets ({COLUMNS}) FROM STDIN"))
-                .await?;
+            let mut adding = conn.copy_in_raw(&copy_sql("tickets")).await?;
+            adding.send(HEADER).await?;
             let ended = loop {
                 let Some(mut batch) = batches.recv().await else {
                     break true;
@@ -186,10 +240,9 @@ impl Writer {
                     break false;
                 }
             };
-            if !self.added.is_empty() {
-                adding.send(self.added.as_slice()).await?;
-                self.added.clear();
-            }
+            self.added.extend_from_slice(TRAILER);
+            adding.send(self.added.as_slice()).await?;
+            self.added.clear();
             adding.finish().await?;
             if !self.changed.is_empty() {
                 self.staged_any = true;
@@ -201,7 +254,7 @@ impl Writer {
         }
     }
 
-    /// Appends a batch to the buffers as COPY text, leaving it empty.
+    /// Appends a batch to the buffers as binary COPY tuples, leaving it empty.
     fn format(&mut self, batch: &mut Vec<Ticket>) {
         for t in batch.iter() {
             if let Some(r) = &mut self.references {
@@ -212,7 +265,7 @@ impl Writer {
             } else {
                 &mut self.added
             };
-            line(buf, &self.stamp, t);
+            tuple(buf, &self.stamp, t);
         }
         batch.clear();
     }
@@ -251,9 +304,9 @@ async fn copy(conn: &mut PgConnection, table: &str, buf: &mut Vec<u8>) -> Result
     if buf.is_empty() {
         return Ok(());
     }
-    let mut copy = conn
-        .copy_in_raw(&format!("COPY {table} ({COLUMNS}) FROM STDIN"))
-        .await?;
+    let mut copy = conn.copy_in_raw(&copy_sql(table)).await?;
+    copy.send(HEADER).await?;
+    buf.extend_from_slice(TRAILER);
     copy.send(buf.as_slice()).await?;
     copy.finish().await?;
     buf.clear();
@@ -299,7 +352,7 @@ async fn check_references(
         (&references.projects, "projects"),
         (&references.counties, "jurisdictions"),
     ] {
-        let ids: Vec<i64> = set.keys().copied().collect();
+        let ids = set.to_vec();
         let missing: Option<i64> = sqlx::query_scalar(&format!(
             "SELECT x FROM unnest($1::int8[]) AS x
              WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = x)
@@ -325,4 +378,45 @@ async fn check_references(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_a_set_on_both_sides_of_the_bits() {
+        let mut ids = Ids::default();
+        for id in [3, 64, 3, Ids::BITS - 1, Ids::BITS, -7, i64::MAX, 64, 0] {
+            ids.insert(id);
+        }
+        let mut got = ids.to_vec();
+        got.sort_unstable();
+        assert_eq!(got, vec![-7, 0, 3, 64, Ids::BITS - 1, Ids::BITS, i64::MAX]);
+        assert!(Ids::default().to_vec().is_empty());
+    }
+
+    #[test]
+    fn a_tuple_counts_its_fields() {
+        let stamp = Stamp {
+            source: "12345".into(),
+            import_id: 9,
+            now: 1_700_000_000,
+        };
+        let t = Ticket {
+            ticket_no: "A1".into(),
+            ..Ticket::default()
+        };
+        let mut buf = Vec::new();
+        tuple(&mut buf, &stamp, &t);
+        assert_eq!(&buf[..2], &FIELDS.to_be_bytes());
+        // The source: its length, then its bytes.
+        assert_eq!(&buf[2..6], &5i32.to_be_bytes());
+        assert_eq!(&buf[6..11], b"12345");
+        // A missing time is a length of -1 and no bytes.
+        let mut null = Vec::new();
+        int(&mut null, None);
+        assert_eq!(null, (-1i32).to_be_bytes());
+        assert_eq!(HEADER.len(), 19);
+    }
 }
