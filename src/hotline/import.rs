@@ -107,6 +107,12 @@ pub async fn import(
     let base = &opts.base;
     // Owned and shared with the reading thread: a large export is not copied.
     let bytes = std::sync::Arc::new(bytes);
+    // Built while the file's head is read and the transaction is prepared (the classifier's
+    // automaton takes a quarter of a second), off the async workers.
+    let preparing = tokio::task::spawn_blocking({
+        let bytes = std::sync::Arc::clone(&bytes);
+        move || Classifier::shipped().map(|c| (c, rows_at_most(&bytes)))
+    });
     let mut rows = RowStream::spawn(std::sync::Arc::clone(&bytes), base.limits);
     let mut head = Vec::new();
     while head.len() < core::HEADER_SEARCH_ROWS {
@@ -124,7 +130,6 @@ pub async fn import(
         source: source.clone(),
         ..Summary::default()
     };
-    let classifier = Classifier::shipped()?;
 
     let mut tx = db.begin_unchecked().await?;
     let mut conn = tx.conn();
@@ -181,6 +186,9 @@ pub async fn import(
         now: chrono::Utc::now().timestamp(),
     };
     let mut writer = write::Writer::start(&mut conn, stamp, bytes.len()).await?;
+    let (classifier, rows_at_most) = preparing
+        .await
+        .map_err(|e| Error::Internal(format!("准备分类器失败：{e}")))??;
     let producer = Producer {
         columns: Columns::new(&header),
         source: source.clone(),
@@ -192,7 +200,7 @@ pub async fn import(
         existing,
         keep_facts: opts.facts.is_some(),
         batch: BATCH,
-        expected_rows: rows_at_most(&bytes).min(base.limits.max_rows),
+        expected_rows: rows_at_most.min(base.limits.max_rows),
     };
     let out = Produced {
         summary: std::mem::take(&mut summary.base),
