@@ -261,8 +261,17 @@ impl Table {
     }
 
     /// `None` for a file this build did not write or that is cut short.
-    pub(super) fn decode(bytes: &[u8]) -> Option<Table> {
-        let mut r = Reader { bytes, at: 0 };
+    #[cfg(test)]
+    fn decode(bytes: &[u8]) -> Option<Table> {
+        Table::read(&mut &bytes[..], bytes.len() as u64)
+    }
+
+    /// Reads a file of `len` bytes written by [`Table::encode`] straight into the columns, a
+    /// block at a time: a whole file's copy beside the table would double the memory a
+    /// computation touches, which a virtual machine pays for page by page. `None` for a file
+    /// this build did not write, cut short or longer than its header says.
+    pub(super) fn read(r: &mut impl std::io::Read, len: u64) -> Option<Table> {
+        let mut r = Input { r, left: len };
         if r.take(8)? != MAGIC || r.u64()? != probe() {
             return None;
         }
@@ -272,21 +281,54 @@ impl Table {
         let mut categories = Vec::with_capacity(n_cat.min(4096));
         for _ in 0..n_cat {
             let len = usize::try_from(r.u64()?).ok()?;
-            categories.push(String::from_utf8(r.take(len)?.to_vec()).ok()?);
+            categories.push(String::from_utf8(r.take(len)?).ok()?);
         }
+        // Checked before anything is allocated for the rows the header claims.
+        let col_bytes = rows.checked_mul(8)?;
+        if u64::try_from(col_bytes.checked_mul(COLUMNS)?).ok()? != r.left {
+            return None;
+        }
+        let mut block = vec![0u8; (64 << 10).min(col_bytes.max(8))];
         let mut cols: [Vec<i64>; COLUMNS] = Default::default();
         for col in cols.iter_mut() {
-            let raw = r.take(rows.checked_mul(8)?)?;
-            *col = raw
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
+            col.reserve_exact(rows);
+            let mut need = col_bytes;
+            while need > 0 {
+                let n = need.min(block.len());
+                r.r.read_exact(&mut block[..n]).ok()?;
+                col.extend(
+                    block[..n]
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
+                );
+                need -= n;
+            }
         }
-        (r.at == bytes.len()).then_some(Table {
+        Some(Table {
             generation,
             cols,
             categories,
         })
+    }
+}
+
+/// A file being read, with the bytes it has left.
+struct Input<'a, R> {
+    r: &'a mut R,
+    left: u64,
+}
+
+impl<R: std::io::Read> Input<'_, R> {
+    fn take(&mut self, n: usize) -> Option<Vec<u8>> {
+        let n64 = u64::try_from(n).ok()?;
+        self.left = self.left.checked_sub(n64)?;
+        let mut out = vec![0; n];
+        self.r.read_exact(&mut out).ok()?;
+        Some(out)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 }
 
@@ -326,24 +368,6 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let s = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(s)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 }
 

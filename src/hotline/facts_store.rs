@@ -148,7 +148,9 @@ impl FactStore {
     async fn read_file(&self, db: &str, generation: i64) -> Result<Option<Table>> {
         let path = self.path(db);
         let t = tokio::task::spawn_blocking(move || {
-            std::fs::read(&path).ok().and_then(|b| Table::decode(&b))
+            let file = std::fs::File::open(&path).ok()?;
+            let len = file.metadata().ok()?.len();
+            Table::read(&mut std::io::BufReader::new(file), len)
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
