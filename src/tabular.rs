@@ -58,6 +58,15 @@ fn too_wide(line: usize, column: usize) -> Error {
     )
 }
 
+/// A NUL character: SQLite would keep it, but PostgreSQL refuses it in text, which failed the
+/// whole import with a database error instead of naming the cell.
+fn has_nul(line: usize, column: usize) -> Error {
+    Error::invalid(
+        format!("第{line}行"),
+        format!("第{column}列含有空字符（NUL，0x00），数据库无法保存：请删去后重新导入"),
+    )
+}
+
 /// Reads a file's rows, whatever its format (sniffed from the bytes, not the name), calling
 /// `each` in line order until it returns false. Blocking: call it off the async workers.
 pub fn read_each(
@@ -73,6 +82,9 @@ pub fn read_each(
         }
         if row.cells.len() > MAX_COLUMNS {
             return Err(too_wide(row.line, row.cells.len()));
+        }
+        if let Some(c) = row.cells.iter().position(|c| c.contains('\0')) {
+            return Err(has_nul(row.line, c + 1));
         }
         Ok(each(row))
     };

@@ -256,6 +256,38 @@ async fn bounded_input(mut app: TestApp) {
 }
 both!(bounded_input);
 
+/// A NUL character in a cell refuses the file with its line and column, on both backends
+/// (PostgreSQL cannot store it in text), and imports nothing.
+async fn nul_in_a_cell_is_named(app: TestApp) {
+    app.seed().await;
+    let code_a = code("91370811MA0000001");
+    let all = vec![
+        HOTLINE_HEADER.to_string(),
+        format!("N1,2025-03-01 09:00,任城区,,{code_a},内容,,,,满意,否"),
+        format!("N2,2025-03-01 09:00,任城区,,{code_a},漏\0水,,,,满意,否"),
+    ];
+    let mut admin = app.login("admin").await;
+    let resp = admin
+        .post_bytes(
+            "/api/v1/hotline/imports?file_name=nul.csv&skip_bad_rows=true",
+            lines(&all),
+        )
+        .await;
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        resp.text()
+    );
+    let text = resp.text();
+    assert!(
+        text.contains("第3行") && text.contains("第6列") && text.contains("NUL"),
+        "{text}"
+    );
+    assert_eq!(app.count("tickets").await, 0);
+}
+both!(nul_in_a_cell_is_named);
+
 /// Headers in an export's own words are read by meaning; a missing response column leaves the
 /// answer rate unknown (null, with the reason), never 0 %; the summary lists what it skipped.
 async fn headers_by_meaning_and_unknown_metrics(app: TestApp) {
