@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_evaluations"),
     migration!(12, "0012_circulars"),
     migration!(13, "0013_ticket_checks"),
+    migration!(14, "0014_ticket_number_key"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

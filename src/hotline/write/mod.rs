@@ -65,16 +65,20 @@ pub(crate) const ON_CONFLICT: &str = " ON CONFLICT (source, ticket_no) DO UPDATE
         source_fields = excluded.source_fields";
 
 /// The full secondary indexes of `tickets`, named with the statements that recreate them,
-/// from each backend's catalog so they always match the migrations: not the primary key nor
-/// the unique source and number (the upsert needs it), nor the partial indexes (see the
-/// module's note).
+/// from each backend's catalog so they always match the migrations: not the primary key (the
+/// cases' foreign keys need it) nor the partial indexes (see the module's note). SQLite keeps
+/// the unique source and number too: its writer upserts row by row through it. PostgreSQL's
+/// `COPY` adds only tickets the import found new, so the key is rebuilt with the others,
+/// first (the merge of changed tickets needs it); a duplicate the import missed fails that
+/// rebuild, and the whole import with it.
 const FULL_INDEXES_SQLITE: &str = "SELECT m.name, m.sql
     FROM sqlite_master m JOIN pragma_index_list('tickets') l ON l.name = m.name
     WHERE m.type = 'index' AND l.origin = 'c' AND l.partial = 0";
 const FULL_INDEXES_POSTGRES: &str = "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-    WHERE i.indrelid = 'tickets'::regclass AND NOT i.indisunique AND NOT i.indisprimary
-      AND i.indpred IS NULL";
+    WHERE i.indrelid = 'tickets'::regclass AND NOT i.indisprimary AND i.indpred IS NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+    ORDER BY i.indisunique DESC, c.relname";
 
 /// Drops the full secondary indexes for a bulk load, inside the import's transaction (a
 /// refused file rolls the drop back), and returns the statements that recreate them.

@@ -271,13 +271,7 @@ impl Writer {
     }
 
     pub async fn finish(self, conn: &mut PgConnection) -> Result<()> {
-        if self.staged_any {
-            sqlx::query(&format!(
-                "INSERT INTO tickets ({COLUMNS}) SELECT {COLUMNS} FROM ticket_staging{ON_CONFLICT}"
-            ))
-            .execute(&mut *conn)
-            .await?;
-        }
+        // The set-aside indexes first: the merge's `ON CONFLICT` needs the unique key.
         if !self.rebuild.is_empty() {
             // Sorted in memory (in parallel workers, up to `max_parallel_maintenance_workers`)
             // rather than in temporary files: a million tickets' largest index sorts in
@@ -288,6 +282,13 @@ impl Writer {
             for sql in &self.rebuild {
                 sqlx::query(sql).execute(&mut *conn).await?;
             }
+        }
+        if self.staged_any {
+            sqlx::query(&format!(
+                "INSERT INTO tickets ({COLUMNS}) SELECT {COLUMNS} FROM ticket_staging{ON_CONFLICT}"
+            ))
+            .execute(&mut *conn)
+            .await?;
         }
         if let Some(references) = &self.references {
             sqlx::query("SET LOCAL session_replication_role = origin")
