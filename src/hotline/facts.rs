@@ -73,7 +73,7 @@ fn sat_code(s: Satisfaction) -> i64 {
     }
 }
 
-fn sat_from(code: i64) -> Satisfaction {
+pub(super) fn sat_from(code: i64) -> Satisfaction {
     match code {
         0 => Satisfaction::Satisfied,
         1 => Satisfaction::Basically,

@@ -20,15 +20,14 @@ use serde::Serialize;
 
 use super::facts::{self, Table};
 use super::profile::field_bit;
+use super::tally::{self, Marks, FLAGS};
 use super::tickets::{day_start, period_bounds};
-use super::DAY;
+use super::{facts::sat_from, DAY};
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
 
-/// Art. 15: answer a forwarded ticket within 3 days; Art. 17: revisit within 7 days of closing.
-pub const ANSWER_WITHIN: i64 = 3 * DAY;
-pub const REVISIT_WITHIN: i64 = 7 * DAY;
+pub use super::tally::{ANSWER_WITHIN, REVISIT_WITHIN};
 /// Units delivered in this many years count for the complaint rate.
 pub const UNIT_YEARS: u32 = 5;
 
@@ -120,42 +119,26 @@ fn polars_err(e: PolarsError) -> Error {
     Error::Internal(format!("指标计算失败：{e}"))
 }
 
-/// Columns loaded from the tickets table for one period.
+/// What each ticket of a period counts towards, one column per name in [`FLAGS`], with
+/// the enterprise it counts for, its month and its category. Decided row by row in
+/// [`frame`]: nullable times as polars columns took three times the memory, and on this
+/// virtual machine the first touch of a page is what a metrics read spent most on.
 struct Frame {
     enterprise: Vec<i64>,
     month: Vec<i32>,
-    forwarded: Vec<Option<i64>>,
-    responded: Vec<Option<i64>>,
-    closed: Vec<Option<i64>>,
-    revisited: Vec<bool>,
-    revisited_at: Vec<Option<i64>>,
-    sat: Vec<i32>,
-    group: Vec<bool>,
     /// Codes into the facts table's category names.
     category: Vec<i64>,
-    /// When the 3-working-day answer window of a forwarded ticket ends (epoch seconds).
-    working_deadline: Vec<Option<i64>>,
-    /// Per ticket: its import lacked a column this metric needs.
-    lacks: [Vec<bool>; 6],
+    flags: [Vec<bool>; FLAGS.len()],
 }
 
 impl Frame {
-    /// Room for `rows` tickets in every column: grown by doubling, the columns were copied
-    /// about twenty times over, each time into pages the kernel had to zero first.
+    /// Room for `rows` tickets in every column, so that none is copied as it grows.
     fn with_capacity(rows: usize) -> Frame {
         Frame {
             enterprise: Vec::with_capacity(rows),
             month: Vec::with_capacity(rows),
-            forwarded: Vec::with_capacity(rows),
-            responded: Vec::with_capacity(rows),
-            closed: Vec::with_capacity(rows),
-            revisited: Vec::with_capacity(rows),
-            revisited_at: Vec::with_capacity(rows),
-            sat: Vec::with_capacity(rows),
-            group: Vec::with_capacity(rows),
             category: Vec::with_capacity(rows),
-            working_deadline: Vec::with_capacity(rows),
-            lacks: std::array::from_fn(|_| Vec::with_capacity(rows)),
+            flags: std::array::from_fn(|_| Vec::with_capacity(rows)),
         }
     }
 }
@@ -240,12 +223,12 @@ fn lacks((all, any): (i64, i64), fields: i64) -> bool {
 }
 
 /// The period's attributed tickets, column by column, from the facts copy.
-fn frame(t: &Table, start: i64, end: i64, rollup: &HashMap<i64, (i64, i64)>) -> Frame {
+fn frame(t: &Table, start: i64, end: i64, as_of: i64, rollup: &HashMap<i64, (i64, i64)>) -> Frame {
     let tz = crate::time::china();
     let needs_masks = NEEDS.each_ref().map(masks);
     let (enterprise, received) = (t.col(facts::ENTERPRISE), t.col(facts::RECEIVED));
-    // The period's rows, counted first: a pass over one column costs less than growing
-    // seventeen, and a month's frame is sized for the month, not the table.
+    // The period's rows, counted first: a pass over two columns costs less than growing
+    // twenty, and a month's frame is sized for the month, not the table.
     let rows = enterprise
         .iter()
         .zip(received)
@@ -263,99 +246,51 @@ fn frame(t: &Table, start: i64, end: i64, rollup: &HashMap<i64, (i64, i64)>) -> 
             .map(|t| t.with_timezone(&tz).month() as i32)
             .unwrap_or(0);
         f.month.push(month);
-        f.forwarded.push(t.opt(facts::FORWARDED, r));
-        f.responded.push(t.opt(facts::RESPONDED, r));
-        f.closed.push(t.opt(facts::CLOSED, r));
-        f.revisited.push(t.col(facts::REVISITED)[r] != 0);
-        f.revisited_at.push(t.opt(facts::REVISITED_AT, r));
-        f.sat.push(t.col(facts::SAT)[r] as i32);
-        f.group.push(t.col(facts::GROUP)[r] != 0);
         f.category.push(t.col(facts::CATEGORY)[r]);
+        let forwarded = t.opt(facts::FORWARDED, r);
+        let marks = Marks {
+            forwarded,
+            responded: t.opt(facts::RESPONDED, r),
+            closed: t.opt(facts::CLOSED, r),
+            revisited: t.col(facts::REVISITED)[r] != 0,
+            revisited_at: t.opt(facts::REVISITED_AT, r),
+            sat: sat_from(t.col(facts::SAT)[r]),
+            group: t.col(facts::GROUP)[r] != 0,
+            working_deadline: forwarded.map(|at| working_deadline(at, &mut working)),
+        };
+        let counted = tally::flags(&marks, as_of);
         let fields = t.col(facts::SOURCE_FIELDS)[r];
-        for (lack, needs) in f.lacks.iter_mut().zip(needs_masks) {
-            lack.push(lacks(needs, fields));
+        let mut lacking = needs_masks.map(|needs| lacks(needs, fields));
+        // Also lacking when the official calendar has no notice for the forwarding's year.
+        lacking[5] |= marks.working_deadline == Some(None);
+        for (column, flag) in f.flags.iter_mut().zip(counted.into_iter().chain(lacking)) {
+            column.push(flag);
         }
-        let deadline = t
-            .opt(facts::FORWARDED, r)
-            .map(|at| working_deadline(at, &mut working));
-        if deadline == Some(None) {
-            if let Some(l) = f.lacks[5].last_mut() {
-                *l = true;
-            }
-        }
-        f.working_deadline.push(deadline.flatten());
     }
     f
 }
 
-fn aggregate(f: Frame, as_of: i64) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
-    let [l0, l1, l2, l3, l4, l5] = f.lacks;
-    let df = DataFrame::new(vec![
-        Column::new("lacks0".into(), l0),
-        Column::new("lacks1".into(), l1),
-        Column::new("lacks2".into(), l2),
-        Column::new("lacks3".into(), l3),
-        Column::new("lacks4".into(), l4),
-        Column::new("lacks5".into(), l5),
-        Column::new("working_deadline".into(), f.working_deadline),
+fn aggregate(f: Frame) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+    let mut columns = vec![
         Column::new("enterprise".into(), f.enterprise),
         Column::new("month".into(), f.month),
-        Column::new("forwarded".into(), f.forwarded),
-        Column::new("responded".into(), f.responded),
-        Column::new("closed".into(), f.closed),
-        Column::new("revisited".into(), f.revisited),
-        Column::new("revisited_at".into(), f.revisited_at),
-        Column::new("sat".into(), f.sat),
-        Column::new("group".into(), f.group),
         Column::new("category".into(), f.category),
-    ])?;
-    let count = |e: Expr, name: &str| e.sum().cast(DataType::Int64).alias(name);
-    let forwarded_due = col("forwarded").is_not_null().and(
-        col("responded")
-            .is_not_null()
-            .or(col("forwarded").lt_eq(lit(as_of - ANSWER_WITHIN))),
+    ];
+    for (name, values) in FLAGS.iter().zip(f.flags) {
+        columns.push(Column::new((*name).into(), values));
+    }
+    let df = DataFrame::new(columns)?;
+    let mut sums = vec![len().cast(DataType::Int64).alias("tickets")];
+    sums.extend(
+        FLAGS
+            .iter()
+            .map(|name| col(*name).sum().cast(DataType::Int64).alias(*name)),
     );
-    let answered = (col("responded") - col("forwarded")).lt_eq(lit(ANSWER_WITHIN));
-    let closed_due = col("closed")
-        .is_not_null()
-        .and(col("revisited").or(col("closed").lt_eq(lit(as_of - REVISIT_WITHIN))));
-    let revisited_in_time = col("closed").is_not_null().and(col("revisited")).and(
-        col("revisited_at")
-            .is_null()
-            .or((col("revisited_at") - col("closed")).lt_eq(lit(REVISIT_WITHIN))),
-    );
-    let forwarded_due_working = col("forwarded").is_not_null().and(
-        col("responded")
-            .is_not_null()
-            .or(col("working_deadline").lt_eq(lit(as_of))),
-    );
-    let answered_working = col("responded").lt(col("working_deadline"));
-    let handled = col("closed").lt_eq(lit(as_of));
     let main = df
         .clone()
         .lazy()
         .group_by([col("enterprise")])
-        .agg([
-            len().cast(DataType::Int64).alias("tickets"),
-            count(col("sat").neq(lit(3)), "rated"),
-            count(col("sat").eq(lit(0)), "satisfied"),
-            count(col("sat").eq(lit(1)), "basically"),
-            count(col("sat").eq(lit(2)), "dissatisfied"),
-            count(forwarded_due, "forwarded_due"),
-            count(answered, "answered"),
-            count(closed_due, "closed_due"),
-            count(revisited_in_time, "revisited"),
-            count(col("group"), "group"),
-            count(col("lacks0"), "lacks0"),
-            count(col("lacks1"), "lacks1"),
-            count(col("lacks2"), "lacks2"),
-            count(col("lacks3"), "lacks3"),
-            count(col("lacks4"), "lacks4"),
-            count(col("lacks5"), "lacks5"),
-            count(forwarded_due_working, "forwarded_due_working"),
-            count(answered_working, "answered_working"),
-            count(handled, "handled"),
-        ])
+        .agg(sums)
         .collect()?;
     let by_category = df
         .clone()
@@ -432,7 +367,7 @@ pub async fn compute_from(
     let categories = t.categories.clone();
     // Scanning a million rows and aggregating is CPU work: off the async workers.
     let (main, by_category, by_month) =
-        tokio::task::spawn_blocking(move || aggregate(frame(&t, start, end, &rollup), as_of))
+        tokio::task::spawn_blocking(move || aggregate(frame(&t, start, end, as_of, &rollup)))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
             .map_err(polars_err)?;

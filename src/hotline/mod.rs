@@ -19,6 +19,7 @@ pub mod profile;
 pub mod queue;
 pub mod row;
 pub mod served;
+mod tally;
 pub mod tickets;
 pub mod view;
 mod write;
