@@ -131,6 +131,9 @@ struct Frame {
     flags: [Vec<bool>; FLAGS.len()],
 }
 
+// One column per count `tally::flags` decides and per metric in `NEEDS`, in that order.
+const _: () = assert!(FLAGS.len() == tally::COUNTS + NEEDS.len());
+
 impl Frame {
     /// Room for `rows` tickets in every column, so that none is copied as it grows.
     fn with_capacity(rows: usize) -> Frame {

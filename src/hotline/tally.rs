@@ -32,6 +32,9 @@ pub(super) const FLAGS: [&str; 18] = [
     "lacks5",
 ];
 
+/// How many counts [`flags`] decides.
+pub(super) const COUNTS: usize = 12;
+
 /// One ticket's times and marks, as the facts copy holds them.
 pub(super) struct Marks {
     pub(super) forwarded: Option<i64>,
@@ -48,7 +51,7 @@ pub(super) struct Marks {
 /// What one ticket counts towards, as of `as_of`, in the order of [`FLAGS`] (without the
 /// `lacks` ones). A window counts once it has run out or been met; a missing time counts
 /// towards nothing (as SQL's NULL would).
-pub(super) fn flags(m: &Marks, as_of: i64) -> [bool; 12] {
+pub(super) fn flags(m: &Marks, as_of: i64) -> [bool; COUNTS] {
     let within = |from: Option<i64>, to: Option<i64>, window: i64| match (from, to) {
         (Some(from), Some(to)) => to.checked_sub(from).is_some_and(|d| d <= window),
         _ => false,
