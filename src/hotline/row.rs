@@ -2,8 +2,6 @@
 //! UTC epoch seconds, a deadline may be a span after forwarding, and every refusal names the
 //! field and the value.
 
-use std::hash::{Hash, Hasher};
-
 use chrono::{DateTime, TimeZone};
 
 use super::profile::FIELDS;
@@ -236,12 +234,15 @@ pub fn parse_row(cols: &Columns, row: &RawRow) -> std::result::Result<Ticket, St
 
 impl Ticket {
     /// A digest of what the source said (not of what we derived), to tell an updated row from
-    /// an unchanged one on re-import.
+    /// an unchanged one on re-import. Stored, so it must come out the same from every build:
+    /// SHA-256 over the fields, each written with its length or a presence byte so that no
+    /// two different rows feed the same bytes (the standard library's `DefaultHasher` may
+    /// change between Rust releases, which would make every stored row look updated).
     pub(super) fn source_hash(&self) -> String {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for text in [
             &self.ticket_no,
-            self.received_at,
             &self.channel,
             &self.district,
             &self.community_text,
@@ -249,26 +250,76 @@ impl Ticket {
             &self.credit_code_text,
             &self.source_category,
             &self.content,
-        )
-            .hash(&mut h);
-        (
+        ] {
+            h.update((text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+        let satisfaction = self.satisfaction.map_or("", Satisfaction::code);
+        h.update((satisfaction.len() as u64).to_le_bytes());
+        h.update(satisfaction.as_bytes());
+        for time in [
+            Some(self.received_at),
             self.forwarded_at,
             self.deadline_at,
             self.responded_at,
             self.closed_at,
-            self.satisfaction.map(Satisfaction::code),
-            self.revisited,
             self.revisited_at,
-            self.group_petition,
-        )
-            .hash(&mut h);
-        format!("{:016x}", h.finish())
+        ] {
+            match time {
+                Some(t) => {
+                    h.update([1]);
+                    h.update(t.to_le_bytes());
+                }
+                None => h.update([0]),
+            }
+        }
+        h.update([u8::from(self.revisited), u8::from(self.group_petition)]);
+        let digest = h.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        format!("{:016x}", u64::from_be_bytes(first))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digest is stored: these values must not change from one build or release to the
+    /// next, and any field the source changes must change it.
+    #[test]
+    fn a_row_digest_is_the_same_in_every_build() {
+        let t = Ticket {
+            ticket_no: "JN2025000001".into(),
+            received_at: 1_735_000_000,
+            channel: "电话".into(),
+            content: "楼道漏水".into(),
+            forwarded_at: Some(1_735_003_600),
+            satisfaction: Some(Satisfaction::Satisfied),
+            revisited: true,
+            ..Ticket::default()
+        };
+        // Python's hashlib over the same bytes gives the same first eight bytes.
+        assert_eq!(t.source_hash(), "6bc1439fc27f43a1");
+        let moved = Ticket {
+            content: String::new(),
+            community_text: "楼道漏水".into(),
+            ..t.clone()
+        };
+        assert_ne!(moved.source_hash(), t.source_hash(), "a field's text moved");
+        let unanswered = Ticket {
+            forwarded_at: None,
+            responded_at: Some(1_735_003_600),
+            ..t.clone()
+        };
+        assert_ne!(unanswered.source_hash(), t.source_hash(), "a time moved");
+        // What the import derives is not the source's: classifying again changes nothing.
+        let classified = Ticket {
+            category: "quality".into(),
+            ..t.clone()
+        };
+        assert_eq!(classified.source_hash(), t.source_hash());
+    }
 
     #[test]
     fn deadline_spans_are_bounded() {
