@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::tabular::RawRow;
+use crate::tabular::{Cells, RawRow};
 use crate::text;
 
 /// A column an import expects, with the header names sources use for it.
@@ -130,7 +130,7 @@ impl<'c, 'a> Matcher<'c, 'a> {
 
     /// Maps one candidate header row: exact matches claim their columns first, then headers
     /// that contain a synonym; within each, the first header wins and later ones are unused.
-    fn map_row(&self, cells: &[String]) -> Mapping {
+    fn map_row(&self, cells: &Cells) -> Mapping {
         let meanings: Vec<Meaning> = cells.iter().map(|c| self.meaning(c)).collect();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut used_by: HashMap<usize, usize> = HashMap::new();
@@ -153,7 +153,7 @@ impl<'c, 'a> Matcher<'c, 'a> {
             if used_by.contains_key(&pos) {
                 continue;
             }
-            let header = text::clean(&cells[pos]);
+            let header = text::clean(cells.get(pos).unwrap_or(""));
             let reason = match m {
                 Meaning::None => "未识别".to_string(),
                 Meaning::Exact(i) | Meaning::Contains(i) => {
@@ -217,7 +217,6 @@ impl Header {
         self.index
             .get(key)
             .and_then(|&i| row.cells.get(i))
-            .map(String::as_str)
             .unwrap_or("")
     }
 
@@ -348,8 +347,8 @@ mod tests {
                 "答复时间",
                 "答复时间/办结时间",
             ]
-            .map(String::from)
-            .to_vec(),
+            .into_iter()
+            .collect(),
         };
         let (_, h) = find_header(std::slice::from_ref(&row), COLS).unwrap();
         assert_eq!(h.raw(&row, "responded_at"), "答复时间");

@@ -140,7 +140,7 @@ pub fn report_csv<'a, 'r>(
         w.write_record(&head).map_err(csv_err)?;
         for (r, row) in rows {
             let mut rec = vec![r.line.to_string(), r.reason.clone()];
-            rec.extend(row.iter().flat_map(|r| r.cells.iter().cloned()));
+            rec.extend(row.iter().flat_map(|r| r.cells.iter().map(str::to_string)));
             w.write_record(&rec).map_err(csv_err)?;
         }
         w.flush()?;
@@ -175,7 +175,7 @@ mod tests {
         let rows: Vec<RawRow> = [2, 3, 5, 8]
             .map(|line| RawRow {
                 line,
-                cells: vec![line.to_string()],
+                cells: [line.to_string()].into_iter().collect(),
             })
             .to_vec();
         let rej: Vec<Rejection> = [1, 3, 8, 9]

@@ -18,11 +18,14 @@ use crate::error::{Error, Result};
 pub use crate::import::Limits;
 use crate::text;
 
+mod cells;
+pub use cells::Cells;
+
 /// One non-blank row of the source with its 1-based line (CSV) or row (Excel) number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRow {
     pub line: usize,
-    pub cells: Vec<String>,
+    pub cells: Cells,
 }
 
 /// Columns a row may span: exports have dozens; a cell far beyond is a malformed sheet.
@@ -209,7 +212,7 @@ pub fn csv_rows(content: &str) -> impl Iterator<Item = Result<RawRow>> + Send + 
     } else {
         b','
     };
-    let reader = csv::ReaderBuilder::new()
+    let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
@@ -234,33 +237,36 @@ pub fn csv_rows(content: &str) -> impl Iterator<Item = Result<RawRow>> + Send + 
         }
         line
     };
-    reader
-        .into_records()
-        .filter_map(move |record| match record {
+    // One record read into again and again: a fresh one per row grew its buffers from empty.
+    let mut record = csv::StringRecord::new();
+    std::iter::from_fn(move || loop {
+        match reader.read_record(&mut record) {
             Err(e) => {
                 let line = e
                     .position()
                     .map(|p| line_at(p.byte() as usize))
                     .unwrap_or(0);
-                Some(Err(Error::invalid(
+                return Some(Err(Error::invalid(
                     format!("第{line}行"),
                     format!("CSV 格式错误：{e}"),
-                )))
+                )));
             }
-            Ok(record) => {
+            Ok(false) => return None,
+            Ok(true) => {
                 if record.iter().all(|c| c.trim().is_empty()) {
-                    return None;
+                    continue;
                 }
                 let line = record
                     .position()
                     .map(|p| line_at(p.byte() as usize))
                     .unwrap_or(0);
-                Some(Ok(RawRow {
+                return Some(Ok(RawRow {
                     line,
-                    cells: record.iter().map(str::to_string).collect(),
-                }))
+                    cells: Cells::from_record(&record),
+                }));
             }
-        })
+        }
+    })
 }
 
 /// The decompressed size the zip declares for its entries; the zip reader refuses to inflate
@@ -319,7 +325,7 @@ fn read_xlsx(
             if let Some((row, done)) = current.take() {
                 if !each(RawRow {
                     line: row as usize + 1,
-                    cells: done,
+                    cells: done.into(),
                 })? {
                     return Ok(());
                 }
@@ -338,7 +344,7 @@ fn read_xlsx(
     if let Some((row, done)) = current {
         each(RawRow {
             line: row as usize + 1,
-            cells: done,
+            cells: done.into(),
         })?;
     }
     Ok(())
@@ -358,7 +364,7 @@ fn read_xls(bytes: &[u8], each: &mut dyn FnMut(RawRow) -> Result<bool>) -> Resul
         if cells.iter().any(|c| !c.trim().is_empty())
             && !each(RawRow {
                 line: first_row + i + 1,
-                cells,
+                cells: cells.into(),
             })?
         {
             break;
@@ -540,7 +546,7 @@ mod tests {
                 read_rows(bytes, &Limits::default())
                     .unwrap()
                     .into_iter()
-                    .map(|r| r.cells)
+                    .map(|r| r.cells.iter().map(str::to_string).collect())
                     .collect()
             };
             prop_assert_eq!(&read(text.as_bytes()), &grid);
