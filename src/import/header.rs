@@ -160,7 +160,7 @@ impl<'c, 'a> Matcher<'c, 'a> {
                     let first = index
                         .get(self.key(*i))
                         .and_then(|p| cells.get(*p))
-                        .map(|s| text::clean(s))
+                        .map(text::clean)
                         .unwrap_or_default();
                     format!("重复：已使用“{first}”列作为 {}", self.key(*i))
                 }
@@ -256,7 +256,7 @@ pub fn find_header(
     let Some(row) = rows.get(pos) else {
         return Err("文件为空：没有任何数据行".into());
     };
-    let headers: Vec<String> = row.cells.iter().map(|c| text::clean(c)).collect();
+    let headers: Vec<String> = row.cells.iter().map(text::clean).collect();
     let missing: Vec<String> = columns
         .iter()
         .filter(|c| c.required && !mapping.index.contains_key(c.key))

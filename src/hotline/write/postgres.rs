@@ -15,6 +15,7 @@
 //! `finish`. Unlike SQLite's WAL readers, PostgreSQL's readers of `tickets` then wait for the
 //! import to commit (`DROP INDEX` locks the table): seconds, once, for the first load of a
 //! deployment or a backfill of history larger than what is stored; a month's file never does.
+//! Holding the table alone, a bulk load also numbers its new tickets itself ([`Numbering`]).
 
 use sqlx::PgConnection;
 use tokio::sync::mpsc::Receiver;
