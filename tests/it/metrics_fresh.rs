@@ -212,20 +212,6 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
     );
     assert_eq!(indexes(&app).await, before, "the same indexes, rebuilt");
     assert_eq!(figures(&metrics(&mut admin).await, s.ent_a).0, 50_000);
-    let mut p = app.db().acquire().await.expect("acquire");
-    let mut conn = p.conn();
-    let (tickets, content): (i64, String) = aftercare::on_conn!(&mut conn, |c| sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM tickets), (SELECT content FROM tickets WHERE ticket_no = 'B000001')"
-    )
-    .fetch_one(c)
-    .await)
-    .expect("tickets");
-    assert_eq!(
-        (tickets, content),
-        (50_000, pad),
-        "one row per ticket, the update merged"
-    );
-    drop(p);
     // PostgreSQL's bulk load numbered its tickets itself: the identity must have moved past
     // them, or the next ticket would take a number already used.
     let next = admin
@@ -239,12 +225,18 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
     assert_eq!(next.json()["inserted"], 1, "{}", next.text());
     let mut p = app.db().acquire().await.expect("acquire");
     let mut conn = p.conn();
-    let (rows, ids): (i64, i64) = aftercare::on_conn!(&mut conn, |c| sqlx::query_as(
-        "SELECT COUNT(*), COUNT(DISTINCT id) FROM tickets"
-    )
-    .fetch_one(c)
-    .await)
-    .expect("ids");
-    assert_eq!((rows, ids), (50_001, 50_001));
+    let (tickets, ids, content): (i64, i64, String) =
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(DISTINCT id) FROM tickets),
+                (SELECT content FROM tickets WHERE ticket_no = 'B000001')"
+        )
+        .fetch_one(c)
+        .await)
+        .expect("tickets");
+    assert_eq!(
+        (tickets, ids, content),
+        (50_001, 50_001, pad),
+        "one row and one id per ticket, the update merged"
+    );
 }
 both!(bulk_load_keeps_the_indexes);
