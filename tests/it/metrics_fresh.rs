@@ -152,7 +152,13 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
             let sql = if conn.backend() == aftercare::db::Backend::Sqlite {
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL ORDER BY name"
             } else {
-                "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'tickets' ORDER BY indexname"
+                // The primary key and the foreign keys that refer to it too: a PostgreSQL bulk
+                // load sets them aside when it can.
+                "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'tickets'
+                 UNION ALL
+                 SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) FROM pg_constraint
+                 WHERE conrelid = 'tickets'::regclass OR confrelid = 'tickets'::regclass
+                 ORDER BY 1"
             };
             aftercare::on_conn!(&mut conn, |c| sqlx::query_as::<_, (String, String)>(sql)
                 .fetch_all(c)
@@ -240,3 +246,63 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
     );
 }
 both!(bulk_load_keeps_the_indexes);
+
+/// 50,000 new tickets of ~220 bytes: a bulk load.
+fn bulk_file() -> Vec<u8> {
+    let pad = "楼道灯不亮".repeat(12);
+    let rows: Vec<String> = (0..50_000)
+        .map(|i| format!("C{i:06},2025-05-01 09:00,任城区,甲花园,,{pad},2025-05-01 10:00,2025-05-02 10:00,2025-05-03,满意,是,2025-05-04,否"))
+        .collect();
+    csv(&rows.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A request writing a petition's follow-up holds a lock on the follow-ups: a PostgreSQL bulk
+/// load then keeps the primary key (it never waits for those locks, which could deadlock)
+/// and still loads, and every constraint is as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_petition_table_keeps_the_key() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    app.seed().await;
+    let constraints = "SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE conrelid = 'tickets'::regclass OR confrelid = 'tickets'::regclass
+        ORDER BY 1";
+    let mut holder = app.db().acquire().await.expect("acquire");
+    let mut conn = holder.conn();
+    let before: Vec<(String, String)> =
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(constraints)
+            .fetch_all(c)
+            .await)
+        .expect("constraints");
+    assert!(
+        before
+            .iter()
+            .any(|(name, _)| name.ends_with("petition_followups_ticket_id_fkey")),
+        "{before:?}"
+    );
+    for sql in [
+        "BEGIN",
+        "LOCK TABLE petition_followups IN ROW EXCLUSIVE MODE",
+    ] {
+        aftercare::on_conn!(&mut conn, |c| sqlx::query(sql).execute(c).await.map(|_| ()))
+            .expect(sql);
+    }
+    let mut admin = app.login("admin").await;
+    let r = admin
+        .post_bytes("/api/v1/hotline/imports?file_name=bulk.csv", bulk_file())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["inserted"], 50_000, "{}", r.text());
+    aftercare::on_conn!(&mut conn, |c| sqlx::query("ROLLBACK")
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .expect("rollback");
+    let after: Vec<(String, String)> =
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(constraints)
+            .fetch_all(c)
+            .await)
+        .expect("constraints");
+    assert_eq!(after, before);
+}

@@ -12,6 +12,7 @@
 //! million).
 
 mod postgres;
+mod primary;
 mod sqlite;
 
 use tokio::sync::mpsc::Receiver;
@@ -65,8 +66,9 @@ pub(crate) const ON_CONFLICT: &str = " ON CONFLICT (source, ticket_no) DO UPDATE
         source_fields = excluded.source_fields";
 
 /// The full secondary indexes of `tickets`, named with the statements that recreate them,
-/// from each backend's catalog so they always match the migrations: not the primary key (the
-/// cases' foreign keys need it) nor the partial indexes (see the module's note). SQLite keeps
+/// from each backend's catalog so they always match the migrations: not the primary key (on
+/// PostgreSQL set aside apart, with the petitions' foreign keys that need it: `primary`) nor
+/// the partial indexes (see the module's note). SQLite keeps
 /// the unique source and number too: its writer upserts row by row through it. PostgreSQL's
 /// `COPY` adds only tickets the import found new, so the key is rebuilt with the others,
 /// first (the merge of changed tickets needs it); a duplicate the import missed fails that
@@ -85,9 +87,9 @@ const FULL_INDEXES_POSTGRES: &str = "SELECT c.relname::text, pg_get_indexdef(i.i
 /// SQLite's readers keep using them (WAL snapshots); PostgreSQL's wait for the commit (see
 /// `postgres`).
 async fn set_aside_indexes(conn: &mut Conn<'_>) -> Result<Vec<String>> {
-    let sql = match conn {
-        Conn::Sqlite(_) => FULL_INDEXES_SQLITE,
-        Conn::Postgres(_) => FULL_INDEXES_POSTGRES,
+    let (sql, key) = match conn {
+        Conn::Sqlite(_) => (FULL_INDEXES_SQLITE, primary::SetAside::default()),
+        Conn::Postgres(c) => (FULL_INDEXES_POSTGRES, primary::set_aside(c).await?),
     };
     let indexes: Vec<(String, String)> =
         on_conn!(conn, |c| sqlx::query_as(sql).fetch_all(c).await)?;
@@ -95,7 +97,11 @@ async fn set_aside_indexes(conn: &mut Conn<'_>) -> Result<Vec<String>> {
         let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
         on_conn!(conn, |c| sqlx::query(&drop).execute(c).await.map(|_| ()))?;
     }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    // The key before the indexes, the foreign keys that need it after them.
+    let mut rebuild = key.first;
+    rebuild.extend(indexes.into_iter().map(|(_, sql)| sql));
+    rebuild.extend(key.last);
+    Ok(rebuild)
 }
 
 /// What every stored row shares besides the ticket.
