@@ -137,6 +137,27 @@ async fn served_metrics_follow_every_change(app: TestApp) {
 }
 both!(served_metrics_follow_every_change);
 
+/// The content of a bulk file's tickets.
+fn pad() -> String {
+    "楼道灯不亮".repeat(12)
+}
+
+/// 50,000 rows of ~220 bytes, numbered from `prefix`000000: the size at which a file counts
+/// as a bulk load.
+fn bulk_rows(prefix: char) -> Vec<String> {
+    let pad = pad();
+    (0..50_000)
+        .map(|i| format!("{prefix}{i:06},2025-05-01 09:00,任城区,甲花园,,{pad},2025-05-01 10:00,2025-05-02 10:00,2025-05-03,满意,是,2025-05-04,否"))
+        .collect()
+}
+
+/// Every constraint on `tickets` and every foreign key that refers to it: a PostgreSQL bulk
+/// load sets the primary key aside with the foreign keys when it can.
+const TICKET_CONSTRAINTS: &str =
+    "SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
+    FROM pg_constraint WHERE conrelid = 'tickets'::regclass OR confrelid = 'tickets'::regclass
+    ORDER BY 1";
+
 /// A file larger than the table loads with the secondary indexes set aside and gets
 /// them back, identical, before it commits; a refused bulk file leaves them untouched. Its
 /// rows that were already stored go through the upsert, after the unique key is back (on
@@ -154,11 +175,10 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
             } else {
                 // The primary key and the foreign keys that refer to it too: a PostgreSQL bulk
                 // load sets them aside when it can.
-                "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'tickets'
-                 UNION ALL
-                 SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) FROM pg_constraint
-                 WHERE conrelid = 'tickets'::regclass OR confrelid = 'tickets'::regclass
-                 ORDER BY 1"
+                &format!(
+                    "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'tickets'
+                     UNION ALL {TICKET_CONSTRAINTS}"
+                )
             };
             aftercare::on_conn!(&mut conn, |c| sqlx::query_as::<_, (String, String)>(sql)
                 .fetch_all(c)
@@ -168,11 +188,7 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
     };
     let before = indexes(&app).await;
     assert!(before.len() >= 5, "{before:?}");
-    // 50,000 rows of ~220 bytes: the size at which a file counts as a bulk load.
-    let pad = "楼道灯不亮".repeat(12);
-    let rows: Vec<String> = (0..50_000)
-        .map(|i| format!("B{i:06},2025-05-01 09:00,任城区,甲花园,,{pad},2025-05-01 10:00,2025-05-02 10:00,2025-05-03,满意,是,2025-05-04,否"))
-        .collect();
+    let rows = bulk_rows('B');
     let mut admin = app.login("admin").await;
     // Stored before: one changed by the bulk file, one the same as in it.
     let stored = admin
@@ -241,20 +257,11 @@ async fn bulk_load_keeps_the_indexes(app: TestApp) {
         .expect("tickets");
     assert_eq!(
         (tickets, ids, content),
-        (50_001, 50_001, pad),
+        (50_001, 50_001, pad()),
         "one row and one id per ticket, the update merged"
     );
 }
 both!(bulk_load_keeps_the_indexes);
-
-/// 50,000 new tickets of ~220 bytes: a bulk load.
-fn bulk_file() -> Vec<u8> {
-    let pad = "楼道灯不亮".repeat(12);
-    let rows: Vec<String> = (0..50_000)
-        .map(|i| format!("C{i:06},2025-05-01 09:00,任城区,甲花园,,{pad},2025-05-01 10:00,2025-05-02 10:00,2025-05-03,满意,是,2025-05-04,否"))
-        .collect();
-    csv(&rows.iter().map(String::as_str).collect::<Vec<_>>())
-}
 
 /// A request writing a petition's follow-up holds a lock on the follow-ups: a PostgreSQL bulk
 /// load then keeps the primary key (it never waits for those locks, which could deadlock)
@@ -265,13 +272,10 @@ async fn a_busy_petition_table_keeps_the_key() {
         return;
     };
     app.seed().await;
-    let constraints = "SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
-        FROM pg_constraint WHERE conrelid = 'tickets'::regclass OR confrelid = 'tickets'::regclass
-        ORDER BY 1";
     let mut holder = app.db().acquire().await.expect("acquire");
     let mut conn = holder.conn();
     let before: Vec<(String, String)> =
-        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(constraints)
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(TICKET_CONSTRAINTS)
             .fetch_all(c)
             .await)
         .expect("constraints");
@@ -290,7 +294,13 @@ async fn a_busy_petition_table_keeps_the_key() {
     }
     let mut admin = app.login("admin").await;
     let r = admin
-        .post_bytes("/api/v1/hotline/imports?file_name=bulk.csv", bulk_file())
+        .post_bytes(
+            "/api/v1/hotline/imports?file_name=bulk.csv",
+            csv(&bulk_rows('C')
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["inserted"], 50_000, "{}", r.text());
@@ -300,7 +310,7 @@ async fn a_busy_petition_table_keeps_the_key() {
         .map(|_| ()))
     .expect("rollback");
     let after: Vec<(String, String)> =
-        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(constraints)
+        aftercare::on_conn!(&mut conn, |c| sqlx::query_as(TICKET_CONSTRAINTS)
             .fetch_all(c)
             .await)
         .expect("constraints");

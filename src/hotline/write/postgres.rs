@@ -53,9 +53,9 @@ pub struct Writer {
 /// as a bulk load does from setting its indexes aside (`DROP INDEX`), so no other
 /// transaction can take a value in between.
 struct Numbering {
+    /// The value taken from the sequence, the first ticket's number.
+    first: i64,
     next: i64,
-    /// Whether any ticket took a number (the sequence must then move past it).
-    used: bool,
 }
 
 const SEQUENCE: &str = "pg_get_serial_sequence('tickets', 'id')";
@@ -234,7 +234,7 @@ impl Writer {
             let next: i64 = sqlx::query_scalar(&format!("SELECT nextval({SEQUENCE})"))
                 .fetch_one(&mut *conn)
                 .await?;
-            Some(Numbering { next, used: false })
+            Some(Numbering { first: next, next })
         };
         Ok(Writer {
             stamp,
@@ -297,7 +297,6 @@ impl Writer {
                 tuple(&mut self.changed, &self.stamp, t, None);
             } else {
                 let id = self.numbering.as_mut().map(|n| {
-                    n.used = true;
                     let id = n.next;
                     n.next = n.next.saturating_add(1);
                     id
@@ -321,8 +320,9 @@ impl Writer {
                 sqlx::query(sql).execute(&mut *conn).await?;
             }
         }
-        // Before the merge, whose new rows take their ids from the sequence.
-        if let Some(Numbering { next, used: true }) = self.numbering {
+        // Past the last number a ticket took, if any took one; before the merge, whose new
+        // rows take their ids from the sequence.
+        if let Some(Numbering { next, .. }) = self.numbering.filter(|n| n.next > n.first) {
             sqlx::query(&format!("SELECT setval({SEQUENCE}, $1)"))
                 .bind(next - 1)
                 .execute(&mut *conn)
