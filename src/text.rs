@@ -33,13 +33,17 @@ pub fn halfwidth_cow(s: &str) -> std::borrow::Cow<'_, str> {
 /// Trimmed, inner runs of white space (the ideographic space too) folded to one space.
 /// For names and addresses, which keep their official full-width punctuation such as （）.
 pub fn tidy(s: &str) -> String {
+    tidy_cow(s).into_owned()
+}
+
+/// `tidy`, borrowing when the text needs no change but trimming: most cells are already tidy
+/// (imports call this for every cell of a million-row file).
+pub fn tidy_cow(s: &str) -> std::borrow::Cow<'_, str> {
     let t = s.trim();
-    // Most cells are already tidy: one copy instead of a split and a join (imports call
-    // this for every cell of a million-row file).
     if !needs_folding(t) {
-        return t.to_string();
+        return std::borrow::Cow::Borrowed(t);
     }
-    t.split_whitespace().collect::<Vec<_>>().join(" ")
+    std::borrow::Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Whether a trimmed text has white space other than single ASCII spaces. Reads the UTF-8
@@ -160,13 +164,18 @@ pub fn aliases<'a>(items: impl IntoIterator<Item = &'a str>, field: &str) -> Res
 
 /// Parses 是/否, 有/无, 开放/关闭, 本地/外地 style answers. `yes`/`no` list extra words.
 pub fn parse_bool(s: &str, yes: &[&str], no: &[&str]) -> Option<bool> {
-    let v = clean(s).to_lowercase();
-    if ["是", "有", "true", "yes", "y", "1", "√"].contains(&v.as_str()) || yes.contains(&v.as_str())
-    {
+    // Borrowed unless something needs changing: two cells a ticket come through here.
+    let v = clean_cow(s);
+    let lower;
+    let v: &str = if v.chars().any(char::is_uppercase) {
+        lower = v.to_lowercase();
+        &lower
+    } else {
+        &v
+    };
+    if ["是", "有", "true", "yes", "y", "1", "√"].contains(&v) || yes.contains(&v) {
         Some(true)
-    } else if ["否", "无", "false", "no", "n", "0", "×"].contains(&v.as_str())
-        || no.contains(&v.as_str())
-    {
+    } else if ["否", "无", "false", "no", "n", "0", "×"].contains(&v) || no.contains(&v) {
         Some(false)
     } else {
         None

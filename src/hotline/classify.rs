@@ -41,6 +41,9 @@ struct SeverityDef {
     important_keywords: Vec<String>,
 }
 
+/// Top-level categories a taxonomy may have (the shipped one has six).
+const MAX_CATEGORIES: usize = 64;
+
 /// Which keyword list a pattern belongs to.
 #[derive(Debug, Clone, Copy)]
 enum Owner {
@@ -83,6 +86,12 @@ impl Classifier {
     pub fn parse(text: &str) -> Result<Classifier> {
         let file: File = toml::from_str(text)
             .map_err(|e| Error::invalid("taxonomy", format!("分类规则有误：{e}")))?;
+        if file.category.len() > MAX_CATEGORIES {
+            return Err(Error::invalid(
+                "taxonomy",
+                format!("分类规则最多 {MAX_CATEGORIES} 个大类"),
+            ));
+        }
         if !file.category.iter().any(|c| c.code == "other") {
             return Err(Error::invalid("taxonomy", "分类规则须包含 other（其他）类"));
         }
@@ -152,8 +161,9 @@ impl Classifier {
     /// Classifies a ticket from the source's category, its text and whether it is a group
     /// petition (a wide-impact matter, so at least important).
     pub fn classify(&self, source_category: &str, content: &str, group_petition: bool) -> Class {
-        let mut hits = vec![0usize; self.categories.len()];
-        let mut sub_hit: Vec<Option<usize>> = vec![None; self.categories.len()];
+        // On the stack: two vectors a ticket were two of its allocations.
+        let mut hits = [0usize; MAX_CATEGORIES];
+        let mut sub_hit: [Option<usize>; MAX_CATEGORIES] = [None; MAX_CATEGORIES];
         let (mut special, mut important) = (false, false);
         // The source category counts double: an operator already read the ticket.
         for (text, weight) in [(source_category, 2), (content, 1)] {
@@ -349,6 +359,28 @@ mod tests {
             Severity::Important,
             "group petitions are important"
         );
+    }
+
+    #[test]
+    fn a_taxonomy_is_bounded() {
+        let mut text = String::new();
+        for i in 0..=MAX_CATEGORIES {
+            let code = if i == 0 {
+                "other".to_string()
+            } else {
+                format!("c{i}")
+            };
+            text.push_str(&format!(
+                "[[category]]\ncode = \"{code}\"\nlabel = \"类{i}\"\nkeywords = [\"词{i}\"]\n"
+            ));
+        }
+        text.push_str(
+            "[severity]\nspecial_amount_yuan = 1\nimportant_amount_yuan = 1\nspecial_keywords = []\nimportant_keywords = []\n",
+        );
+        let err = Classifier::parse(&text)
+            .err()
+            .expect("65 categories refused");
+        assert!(err.to_string().contains("最多 64 个大类"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,6 @@
 //! (`facts_store.rs`) keeps the file and the current table in memory.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use futures_util::TryStreamExt;
 
@@ -45,15 +44,16 @@ pub struct Fact {
     pub category: String,
 }
 
-/// A ticket's identity in the copy: a 128-bit digest of (source, ticket number), computed the
-/// same way by every build (the file records a probe value and is rebuilt if it differs).
+/// A ticket's identity in the copy: a 128-bit digest of (source, ticket number), XXH3-128, a
+/// fixed specification (the file records a probe value and is rebuilt if it differs, as it
+/// was once from the SipHash keys before).
 pub fn key(source: &str, ticket_no: &str) -> (u64, u64) {
-    let half = |salt: u8| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (salt, source, ticket_no).hash(&mut h);
-        h.finish()
-    };
-    (half(1), half(2))
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&(source.len() as u64).to_le_bytes());
+    h.update(source.as_bytes());
+    h.update(ticket_no.as_bytes());
+    let digest = h.digest128();
+    ((digest >> 64) as u64, digest as u64)
 }
 
 fn probe() -> u64 {

@@ -73,14 +73,14 @@ impl Satisfaction {
     /// Reads what exports write: 满意 / 非常满意 / 比较满意 / 基本满意 / 一般 / 不满意 /
     /// 很不满意 / 未评价 / 未回访 / empty, and the codes.
     pub fn parse(s: &str) -> Option<Satisfaction> {
-        let s = crate::text::clean(s);
+        let s = crate::text::clean_cow(s);
         if s.is_empty() {
             return Some(Satisfaction::Unrated);
         }
         if let Some(x) = Satisfaction::from_code(&s) {
             return Some(x);
         }
-        Some(match s.as_str() {
+        Some(match s.as_ref() {
             "满意" | "非常满意" | "很满意" | "十分满意" => Satisfaction::Satisfied,
             "基本满意" | "比较满意" | "较满意" | "一般" => Satisfaction::Basically,
             "不满意" | "很不满意" | "非常不满意" | "不太满意" => {

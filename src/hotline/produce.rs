@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::attribute::Attributor;
 use super::classify::Classifier;
 use super::facts::{self, Changes, Fact};
-use super::row::{parse_row, Columns, Ticket};
+use super::row::{parse_row, Columns, Text, Ticket};
 use super::FastMap;
 use super::Satisfaction;
 use crate::error::{Error, Result};
@@ -79,13 +79,19 @@ struct Parse<'a> {
 impl Parse<'_> {
     fn parse(&self, row: RawRow) -> Parsed {
         let ticket = parse_row(self.columns, &row).map(|mut t| {
-            t.row_hash = t.source_hash();
+            let stored = self.existing.get(t.ticket_no()).map(|k| &k.hash);
+            t.row_hash = match stored {
+                Some(digest) => t.digest_like(digest),
+                None => t.source_hash(),
+            };
             t.source_fields = self.source_fields;
             // An unchanged ticket is not stored: no need to classify it.
-            if self.existing.get(&t.ticket_no).map(|k| &k.hash) != Some(&t.row_hash) {
-                let class =
-                    self.classifier
-                        .classify(&t.source_category, &t.content, t.group_petition);
+            if stored != Some(&t.row_hash) {
+                let class = self.classifier.classify(
+                    t.text(Text::SourceCategory),
+                    t.text(Text::Content),
+                    t.group_petition,
+                );
                 t.category = class.category;
                 t.subcategory = class.subcategory;
                 t.severity = class.severity.code();
@@ -257,12 +263,12 @@ impl Decide {
         first_line: &mut FastMap<(u64, u64), usize>,
         out: &mut Produced,
     ) -> std::result::Result<bool, String> {
-        let key = facts::key(&self.source, &t.ticket_no);
+        let key = facts::key(&self.source, t.ticket_no());
         if let Some(first) = first_line.get(&key) {
-            return Err(format!("工单编号 {} 与第{first}行重复", t.ticket_no));
+            return Err(format!("工单编号 {} 与第{first}行重复", t.ticket_no()));
         }
         first_line.insert(key, row.line);
-        let known = existing.get(&t.ticket_no);
+        let known = existing.get(t.ticket_no());
         if let (
             Some(own),
             Some(Existing {
@@ -282,9 +288,11 @@ impl Decide {
             Some(_) => true,
             None => false,
         };
-        let m =
-            self.attributor
-                .attribute(&t.credit_code_text, &t.enterprise_text, &t.community_text);
+        let m = self.attributor.attribute(
+            t.text(Text::CreditCode),
+            t.text(Text::Enterprise),
+            t.text(Text::Community),
+        );
         t.enterprise_id = m.enterprise_id;
         t.project_id = m.project_id;
         t.attribution = m.how.code();
@@ -292,7 +300,11 @@ impl Decide {
         t.county_id = m
             .enterprise_id
             .and_then(|e| self.attributor.county_of.get(&e).copied())
-            .or_else(|| self.counties.get(&text::clean(&t.district)).copied());
+            .or_else(|| {
+                self.counties
+                    .get(text::clean_cow(t.text(Text::District)).as_ref())
+                    .copied()
+            });
         if let (Some(own), Some(other)) = (self.only_county, t.county_id) {
             if own != other {
                 return Err(OTHER_COUNTY.into());

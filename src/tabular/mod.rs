@@ -86,7 +86,9 @@ pub fn read_each(
         if row.cells.len() > MAX_COLUMNS {
             return Err(too_wide(row.line, row.cells.len()));
         }
-        if let Some(c) = row.cells.iter().position(|c| c.contains('\0')) {
+        // One scan of the row's text; the cell is looked for only once one is there.
+        if row.cells.joined().contains('\0') {
+            let c = row.cells.iter().position(|c| c.contains('\0')).unwrap_or(0);
             return Err(has_nul(row.line, c + 1));
         }
         Ok(each(row))
@@ -198,7 +200,8 @@ pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         return enc.decode_without_bom_handling(&bytes[bom..]).0;
     }
-    match std::str::from_utf8(bytes) {
+    // SIMD: the standard library's check took half a second over a million rows of Chinese.
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0,
     }
@@ -238,9 +241,9 @@ pub fn csv_rows(content: &str) -> impl Iterator<Item = Result<RawRow>> + Send + 
         line
     };
     // One record read into again and again: a fresh one per row grew its buffers from empty.
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     std::iter::from_fn(move || loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Err(e) => {
                 let line = e
                     .position()
@@ -253,17 +256,22 @@ pub fn csv_rows(content: &str) -> impl Iterator<Item = Result<RawRow>> + Send + 
             }
             Ok(false) => return None,
             Ok(true) => {
-                if record.iter().all(|c| c.trim().is_empty()) {
-                    continue;
-                }
                 let line = record
                     .position()
                     .map(|p| line_at(p.byte() as usize))
                     .unwrap_or(0);
-                return Some(Ok(RawRow {
-                    line,
-                    cells: Cells::from_record(&record),
-                }));
+                // The text is UTF-8 and records split at ASCII bytes: a refusal here is a bug,
+                // still named by its line rather than a panic.
+                let Some(cells) = Cells::from_record(&record) else {
+                    return Some(Err(Error::invalid(
+                        format!("第{line}行"),
+                        "不是有效的 UTF-8 文本",
+                    )));
+                };
+                if cells.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                return Some(Ok(RawRow { line, cells }));
             }
         }
     })

@@ -226,6 +226,39 @@ async fn every_format_and_path(app: TestApp) {
         r.rejections
     );
 
+    // A ticket stored by the first releases carries their 16-digit digest. One the export
+    // still matches keeps it (row.rs tests the digest itself); one it no longer matches is
+    // updated and stored with the current 32-digit digest.
+    let hash_of = |no: &'static str| {
+        let db = app.db().clone();
+        async move {
+            let mut p = db.acquire().await.expect("acquire");
+            let mut conn = p.conn();
+            aftercare::on_conn!(&mut conn, |c| sqlx::query_scalar::<_, String>(
+                "SELECT row_hash FROM tickets WHERE ticket_no = $1"
+            )
+            .bind(no)
+            .fetch_one(c)
+            .await)
+            .expect("row_hash")
+        }
+    };
+    assert_eq!(hash_of("T001").await.len(), 32);
+    {
+        let mut p = app.db().acquire().await.expect("acquire");
+        let mut conn = p.conn();
+        aftercare::on_conn!(&mut conn, |c| sqlx::query(
+            "UPDATE tickets SET row_hash = '0123456789abcdef' WHERE ticket_no = 'T001'"
+        )
+        .execute(c)
+        .await
+        .map(|_| ()))
+        .expect("legacy digest");
+    }
+    let r = run(&app, text.as_bytes(), "again.csv", false).await;
+    assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 6));
+    assert_eq!(hash_of("T001").await.len(), 32);
+
     // An updated export: one ticket closed since, one new.
     let mut changed = rows(&code_a);
     changed[2] = "T003,2025年3月3日,微信,,,济宁甲置业有限公司,,,开发商延期交房三个月,2025/3/3 10:00,2025/3/4 10:00,2025/3/8,不满意,否,,否".into();

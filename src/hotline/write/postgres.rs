@@ -22,7 +22,7 @@ use tokio::sync::mpsc::Receiver;
 
 use super::{Stamp, COLUMNS, ON_CONFLICT};
 use crate::error::{Error, Result};
-use crate::hotline::row::Ticket;
+use crate::hotline::row::{Text, Ticket};
 use crate::hotline::{FastMap, Satisfaction};
 
 /// Bytes of new tickets' COPY data sent at a time.
@@ -169,15 +169,15 @@ fn tuple(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket, id: Option<i64>) {
         None => buf.extend_from_slice(&FIELDS.to_be_bytes()),
     }
     text(buf, &s.source);
-    text(buf, &t.ticket_no);
+    text(buf, t.text(Text::TicketNo));
     int(buf, Some(t.received_at));
-    text(buf, &t.channel);
-    text(buf, &t.district);
-    text(buf, &t.community_text);
-    text(buf, &t.enterprise_text);
-    text(buf, &t.credit_code_text);
-    text(buf, &t.source_category);
-    text(buf, &t.content);
+    text(buf, t.text(Text::Channel));
+    text(buf, t.text(Text::District));
+    text(buf, t.text(Text::Community));
+    text(buf, t.text(Text::Enterprise));
+    text(buf, t.text(Text::CreditCode));
+    text(buf, t.text(Text::SourceCategory));
+    text(buf, t.text(Text::Content));
     int(buf, t.forwarded_at);
     int(buf, t.deadline_at);
     int(buf, t.responded_at);
@@ -261,10 +261,10 @@ impl Writer {
             let mut adding = conn.copy_in_raw(&copy_sql("tickets", numbered)).await?;
             adding.send(HEADER).await?;
             let ended = loop {
-                let Some(mut batch) = batches.recv().await else {
+                let Some(batch) = batches.recv().await else {
                     break true;
                 };
-                self.format(&mut batch);
+                self.format(&batch);
                 if self.added.len() >= SEND_BYTES {
                     adding.send(self.added.as_slice()).await?;
                     self.added.clear();
@@ -287,8 +287,8 @@ impl Writer {
         }
     }
 
-    /// Appends a batch to the buffers as binary COPY tuples, leaving it empty.
-    fn format(&mut self, batch: &mut Vec<Ticket>) {
+    /// Appends a batch to the buffers as binary COPY tuples.
+    fn format(&mut self, batch: &[Ticket]) {
         for t in batch.iter() {
             if let Some(r) = &mut self.references {
                 r.note(t);
@@ -304,7 +304,6 @@ impl Writer {
                 tuple(&mut self.added, &self.stamp, t, id);
             }
         }
-        batch.clear();
     }
 
     pub async fn finish(self, conn: &mut PgConnection) -> Result<()> {
@@ -449,10 +448,7 @@ mod tests {
             import_id: 9,
             now: 1_700_000_000,
         };
-        let t = Ticket {
-            ticket_no: "A1".into(),
-            ..Ticket::default()
-        };
+        let t = Ticket::default().with_text(Text::TicketNo, "A1");
         let mut buf = Vec::new();
         tuple(&mut buf, &stamp, &t, None);
         assert_eq!(&buf[..2], &FIELDS.to_be_bytes());

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::Receiver;
 
 use super::{Stamp, COLUMNS, ON_CONFLICT, WIDTH};
 use crate::error::{Error, Result};
-use crate::hotline::row::Ticket;
+use crate::hotline::row::{Text, Ticket};
 use crate::hotline::Satisfaction;
 
 pub struct Writer {
@@ -51,13 +51,13 @@ impl Writer {
         conn: &mut SqliteConnection,
         batches: &mut Receiver<Vec<Ticket>>,
     ) -> Result<()> {
-        while let Some(mut batch) = batches.recv().await {
-            self.write(conn, &mut batch).await?;
+        while let Some(batch) = batches.recv().await {
+            self.write(conn, &batch).await?;
         }
         Ok(())
     }
 
-    async fn write(&mut self, conn: &mut SqliteConnection, batch: &mut Vec<Ticket>) -> Result<()> {
+    async fn write(&mut self, conn: &mut SqliteConnection, batch: &[Ticket]) -> Result<()> {
         let mut locked = conn.lock_handle().await?;
         let raw = locked.as_raw_handle();
         // SAFETY: while `locked` lives, sqlx's worker makes no call on this handle. The
@@ -72,15 +72,15 @@ impl Writer {
                 let stmt = if t.stored { &mut upsert } else { &mut insert };
                 stmt.execute(rusqlite::params![
                     s.source,
-                    t.ticket_no,
+                    t.text(Text::TicketNo),
                     t.received_at,
-                    t.channel,
-                    t.district,
-                    t.community_text,
-                    t.enterprise_text,
-                    t.credit_code_text,
-                    t.source_category,
-                    t.content,
+                    t.text(Text::Channel),
+                    t.text(Text::District),
+                    t.text(Text::Community),
+                    t.text(Text::Enterprise),
+                    t.text(Text::CreditCode),
+                    t.text(Text::SourceCategory),
+                    t.text(Text::Content),
                     t.forwarded_at,
                     t.deadline_at,
                     t.responded_at,
@@ -107,7 +107,6 @@ impl Writer {
         }
         drop(db);
         drop(locked);
-        batch.clear();
         Ok(())
     }
 
