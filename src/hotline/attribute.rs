@@ -187,6 +187,8 @@ pub struct Attributor {
     /// again (the benchmark's million tickets, ~104,000 pairs), and normalizing and looking
     /// them up was a tenth of an import's CPU. Bounded by [`MEMO_MAX`].
     memo: FastMap<u128, Match>,
+    /// The bytes a memo key is taken over, reused.
+    scratch: Vec<u8>,
     pub county_of: FastMap<i64, i64>,
 }
 
@@ -240,6 +242,7 @@ impl Attributor {
             postings: HashMap::new(),
             fuzzy_cache: FastMap::default(),
             memo: FastMap::default(),
+            scratch: Vec::new(),
             county_of: FastMap::default(),
         };
         for (id, code, name, county) in enterprises {
@@ -302,12 +305,14 @@ impl Attributor {
         enterprise_text: &str,
         community_text: &str,
     ) -> Match {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        // One pass over one buffer: the streaming hasher's per-call cost was as much again.
+        self.scratch.clear();
         for text in [credit_code, enterprise_text, community_text] {
-            h.update(&(text.len() as u64).to_le_bytes());
-            h.update(text.as_bytes());
+            self.scratch
+                .extend_from_slice(&(text.len() as u64).to_le_bytes());
+            self.scratch.extend_from_slice(text.as_bytes());
         }
-        let key = h.digest128();
+        let key = xxhash_rust::xxh3::xxh3_128(&self.scratch);
         if let Some(m) = self.memo.get(&key) {
             return *m;
         }
