@@ -45,8 +45,8 @@ pub struct Fact {
 }
 
 /// A ticket's identity in the copy: a 128-bit digest of (source, ticket number), XXH3-128, a
-/// fixed specification (the file records a probe value and is rebuilt if it differs, as it
-/// was once from the SipHash keys before).
+/// fixed specification. The file records a probe value and is rebuilt if it differs: a copy
+/// keyed by an earlier build's SipHash is rebuilt once.
 pub fn key(source: &str, ticket_no: &str) -> (u64, u64) {
     // The number hashed with the source's own hash as the seed: two one-shot hashes, where
     // the streaming hasher's per-call cost was several times theirs.
