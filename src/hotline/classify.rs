@@ -60,10 +60,11 @@ pub struct Classifier {
     owners: Vec<Owner>,
 }
 
+/// Codes borrowed from the taxonomy: two allocations a ticket fewer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Class {
-    pub category: String,
-    pub subcategory: String,
+pub struct Class<'a> {
+    pub category: &'a str,
+    pub subcategory: &'a str,
     pub severity: Severity,
 }
 
@@ -160,7 +161,12 @@ impl Classifier {
 
     /// Classifies a ticket from the source's category, its text and whether it is a group
     /// petition (a wide-impact matter, so at least important).
-    pub fn classify(&self, source_category: &str, content: &str, group_petition: bool) -> Class {
+    pub fn classify(
+        &self,
+        source_category: &str,
+        content: &str,
+        group_petition: bool,
+    ) -> Class<'_> {
         // On the stack: two vectors a ticket were two of its allocations.
         let mut hits = [0usize; MAX_CATEGORIES];
         let mut sub_hit: [Option<usize>; MAX_CATEGORIES] = [None; MAX_CATEGORIES];
@@ -195,13 +201,11 @@ impl Classifier {
             Some(i) => {
                 let c = &self.categories[i];
                 (
-                    c.code.clone(),
-                    sub_hit[i]
-                        .map(|s| c.sub[s].code.clone())
-                        .unwrap_or_default(),
+                    c.code.as_str(),
+                    sub_hit[i].map_or("", |s| c.sub[s].code.as_str()),
                 )
             }
-            None => ("other".to_string(), String::new()),
+            None => ("other", ""),
         };
         let amount = largest_amount_yuan(content);
         let severity = if special || amount >= self.severity.special_amount_yuan {
@@ -220,32 +224,56 @@ impl Classifier {
 }
 
 /// The largest money amount in a text: `3000元`, `2.5万元`, `2万`, `人民币50000元`. Reads the
-/// text in place (it runs on every ticket): digits are ASCII once half-width, so a number
-/// ends on a character boundary, and only a number followed by a unit is parsed.
+/// bytes in place (it runs on every ticket): a full-width digit, point or comma (EF BC xx) is
+/// read as its half-width form where it stands, since nearly every Chinese text has a
+/// full-width comma and a half-width copy of each cost an allocation and a second pass. Only
+/// a number followed by a unit is parsed.
 pub fn largest_amount_yuan(text: &str) -> i64 {
-    let text = crate::text::halfwidth_cow(text);
     let b = text.as_bytes();
     let mut best = 0i64;
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_digit() {
+        if !numeric_at(b, i).is_some_and(|(c, _)| c.is_ascii_digit()) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.' || b[i] == b',') {
-            i += 1;
+        while let Some((_, width)) = numeric_at(b, i) {
+            i += width;
         }
         let multiplier = match text.get(i..).and_then(|rest| rest.chars().next()) {
             Some('万') => 10_000.0,
             Some('元' | '块') => 1.0,
             _ => continue,
         };
-        let number: String = text[start..i].chars().filter(|c| *c != ',').collect();
+        let mut number = String::with_capacity(i - start);
+        let mut at = start;
+        while let Some((c, width)) = numeric_at(b, at) {
+            if c != b',' {
+                number.push(char::from(c));
+            }
+            at += width;
+        }
         let value = number.parse::<f64>().unwrap_or(0.0);
         best = best.max((value * multiplier) as i64);
     }
     best
+}
+
+/// The digit, `.` or `,` starting at `b[i]`, half-width, and its width in bytes: ASCII, or
+/// U+FF10–U+FF19 (EF BC 90–99), U+FF0E (EF BC 8E), U+FF0C (EF BC 8C). Never inside another
+/// character: ASCII bytes and EF only lead.
+fn numeric_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    match *b.get(i)? {
+        c @ (b'0'..=b'9' | b'.' | b',') => Some((c, 1)),
+        0xEF if b.get(i + 1) == Some(&0xBC) => match *b.get(i + 2)? {
+            c @ 0x90..=0x99 => Some((c - 0x90 + b'0', 3)),
+            0x8E => Some((b'.', 3)),
+            0x8C => Some((b',', 3)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -345,11 +373,7 @@ mod tests {
         for (cat, text, category, sub, severity) in cases {
             let got = c.classify(cat, text, false);
             assert_eq!(
-                (
-                    got.category.as_str(),
-                    got.subcategory.as_str(),
-                    got.severity
-                ),
+                (got.category, got.subcategory, got.severity),
                 (category, sub, severity),
                 "{text}"
             );
@@ -389,6 +413,9 @@ mod tests {
         assert_eq!(largest_amount_yuan("２万"), 20_000);
         assert_eq!(largest_amount_yuan("2024年6月"), 0);
         assert_eq!(largest_amount_yuan("赔偿1,200元"), 1_200);
+        assert_eq!(largest_amount_yuan("赔偿１，２００．５元，另２万"), 20_000);
+        assert_eq!(largest_amount_yuan("约1，500块"), 1_500);
+        assert_eq!(largest_amount_yuan("第３号楼，共1.元"), 1);
     }
 
     /// The definition the in-place reading must agree with: every char decoded.
@@ -418,7 +445,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn amounts_agree_with_the_definition(s in "[0-9０-９.,，万元块损失约的a ]{0,40}|\\PC{0,40}") {
+        fn amounts_agree_with_the_definition(s in "[0-9０-９.,，．万元块损失约的a 　]{0,40}|\\PC{0,40}") {
             proptest::prop_assert_eq!(largest_amount_yuan(&s), amount_by_chars(&s));
         }
     }

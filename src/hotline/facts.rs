@@ -29,7 +29,7 @@ pub const NULL: i64 = i64::MIN;
 
 /// One ticket as the metrics see it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fact {
+pub struct Fact<'a> {
     pub key: (u64, u64),
     pub enterprise: Option<i64>,
     pub received: i64,
@@ -41,7 +41,7 @@ pub struct Fact {
     pub sat: Satisfaction,
     pub group: bool,
     pub source_fields: i64,
-    pub category: String,
+    pub category: &'a str,
 }
 
 /// A ticket's identity in the copy: a 128-bit digest of (source, ticket number), XXH3-128, a
@@ -150,7 +150,7 @@ impl Table {
             sat_code(f.sat),
             i64::from(f.group),
             f.source_fields,
-            self.category_code(index, &f.category),
+            self.category_code(index, f.category),
         ]
     }
 
@@ -218,7 +218,7 @@ impl Table {
         }
     }
 
-    pub fn fact(&self, r: usize) -> Fact {
+    pub fn fact(&self, r: usize) -> Fact<'_> {
         Fact {
             key: (self.cols[KEY_HI][r] as u64, self.cols[KEY_LO][r] as u64),
             enterprise: self.opt(ENTERPRISE, r),
@@ -234,8 +234,7 @@ impl Table {
             category: self
                 .categories
                 .get(self.cols[CATEGORY][r] as usize)
-                .cloned()
-                .unwrap_or_default(),
+                .map_or("", String::as_str),
         }
     }
 
@@ -444,7 +443,7 @@ pub(super) async fn rebuild(conn: &mut Conn<'_>, generation: i64) -> Result<Tabl
                 sat,
                 group,
                 source_fields: fields,
-                category: cat,
+                category: &cat,
             };
             let v = t.values(&f, &mut index);
             for (col, x) in t.cols.iter_mut().zip(v) {
@@ -460,7 +459,7 @@ pub(super) async fn rebuild(conn: &mut Conn<'_>, generation: i64) -> Result<Tabl
 mod tests {
     use super::*;
 
-    fn fact(no: &str, e: Option<i64>, cat: &str) -> Fact {
+    fn fact<'a>(no: &str, e: Option<i64>, cat: &'a str) -> Fact<'a> {
         Fact {
             key: key("12345", no),
             enterprise: e,
@@ -473,7 +472,7 @@ mod tests {
             sat: Satisfaction::Basically,
             group: false,
             source_fields: 0b101,
-            category: cat.into(),
+            category: cat,
         }
     }
 

@@ -11,7 +11,7 @@ use std::ops::{Deref, DerefMut};
 
 use serde::Serialize;
 
-use super::attribute::Attributor;
+use super::attribute::Registry;
 use super::classify::Classifier;
 use super::facts::{self, FactStore};
 use super::produce::{self, Existing, Produced, Producer};
@@ -107,11 +107,12 @@ pub async fn import(
     let base = &opts.base;
     // Owned and shared with the reading thread: a large export is not copied.
     let bytes = std::sync::Arc::new(bytes);
-    // Built while the file's head is read and the transaction is prepared (the classifier's
-    // automaton takes a quarter of a second), off the async workers.
+    // Built while the file's head is read and the transaction is prepared, off the async
+    // workers, by the process's first import (the classifier's automaton takes a quarter of a
+    // second); later imports share it.
     let preparing = tokio::task::spawn_blocking({
         let bytes = std::sync::Arc::clone(&bytes);
-        move || Classifier::shipped().map(|c| (c, rows_at_most(&bytes)))
+        move || Classifier::shared().map(|c| (c, rows_at_most(&bytes)))
     });
     let mut rows = RowStream::spawn(std::sync::Arc::clone(&bytes), base.limits);
     let mut head = Vec::new();
@@ -134,7 +135,7 @@ pub async fn import(
     let mut tx = db.begin_unchecked().await?;
     let mut conn = tx.conn();
     lock_imports(&mut conn).await?;
-    let attributor = Attributor::load(&mut conn).await?;
+    let registry = Registry::load(&mut conn).await?;
     let counties = county_names(&mut conn).await?;
     // The existing tickets' hashes tell updated from unchanged; their counties keep a county
     // officer from rewriting another county's ticket.
@@ -195,7 +196,7 @@ pub async fn import(
         source_fields,
         only_county: base.only_county,
         classifier,
-        attributor,
+        registry,
         counties,
         existing,
         keep_facts: opts.facts.is_some(),

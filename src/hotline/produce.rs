@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-use super::attribute::Attributor;
+use super::attribute::{Attributor, Registry};
 use super::classify::Classifier;
 use super::facts::{self, Changes, Fact};
 use super::row::{parse_row, Columns, Text, Ticket};
@@ -38,8 +38,9 @@ pub struct Producer {
     pub source: String,
     pub source_fields: i64,
     pub only_county: Option<i64>,
-    pub classifier: Classifier,
-    pub attributor: Attributor,
+    pub classifier: &'static Classifier,
+    /// Indexed on the deciding stage's thread while the first rows are parsed.
+    pub registry: Registry,
     pub counties: HashMap<String, i64>,
     pub existing: FastMap<String, Existing>,
     /// Whether to collect the facts the import changes (for patching the facts copy).
@@ -61,6 +62,11 @@ pub struct Produced {
 /// Rows handed from the parsing stage to the deciding stage at a time.
 const PARSED_CHUNK: usize = 256;
 
+/// Chunks the parsing stage may run ahead of the deciding stage: ~65,000 rows, ~50 MB. Ahead
+/// by this much, it parses while the deciding stage indexes the registry (~0.2 s for 30,000
+/// projects) instead of waiting for it with a core idle.
+const PARSED_AHEAD: usize = 256;
+
 /// A row after the first stage: the ticket it parsed to (hashed, and classified unless it is
 /// unchanged), or why it cannot be one.
 struct Parsed {
@@ -72,7 +78,7 @@ struct Parsed {
 struct Parse<'a> {
     columns: &'a Columns,
     source_fields: i64,
-    classifier: &'a Classifier,
+    classifier: &'static Classifier,
     existing: &'a FastMap<String, Existing>,
 }
 
@@ -154,7 +160,7 @@ impl Producer {
             source_fields,
             only_county,
             classifier,
-            attributor,
+            registry,
             counties,
             existing,
             keep_facts,
@@ -167,19 +173,11 @@ impl Producer {
         let parse = Parse {
             columns: &columns,
             source_fields,
-            classifier: &classifier,
+            classifier,
             existing: &existing,
         };
-        let mut decide = Decide {
-            expected_rows,
-            source,
-            only_county,
-            attributor,
-            counties,
-            keep_facts,
-            batch,
-        };
-        let (to_decide, parsed) = std::sync::mpsc::sync_channel::<Result<Vec<Parsed>>>(4);
+        let (to_decide, parsed) =
+            std::sync::mpsc::sync_channel::<Result<Vec<Parsed>>>(PARSED_AHEAD);
         let (parse, rows) = (&parse, &mut rows);
         std::thread::scope(|scope| {
             // The sender moves into the stage: the deciding loop ends when the stage does.
@@ -187,6 +185,15 @@ impl Producer {
                 .name("import-parse".into())
                 .spawn_scoped(scope, move || parse.run(head, rows, &to_decide))
                 .map_err(|e| Error::Internal(format!("无法启动解析工单的线程：{e}")))?;
+            let mut decide = Decide {
+                expected_rows,
+                source,
+                only_county,
+                attributor: registry.index(),
+                counties,
+                keep_facts,
+                batch,
+            };
             let decided = decide.all(&mut out, &parsed, &existing, &to_writer);
             // Hanging up stops the parsing stage if deciding stopped first.
             drop(parsed);
@@ -327,7 +334,7 @@ impl Decide {
     }
 }
 
-fn fact_of(key: (u64, u64), t: &Ticket, manual: Option<i64>) -> Fact {
+fn fact_of(key: (u64, u64), t: &Ticket, manual: Option<i64>) -> Fact<'static> {
     Fact {
         key,
         enterprise: manual.or(t.enterprise_id),
@@ -340,7 +347,7 @@ fn fact_of(key: (u64, u64), t: &Ticket, manual: Option<i64>) -> Fact {
         sat: t.satisfaction.unwrap_or(Satisfaction::Unrated),
         group: t.group_petition,
         source_fields: t.source_fields,
-        category: t.category.clone(),
+        category: t.category,
     }
 }
 

@@ -27,8 +27,9 @@ pub struct Ticket {
     pub revisited_at: Option<i64>,
     pub group_petition: bool,
     // Derived:
-    pub category: String,
-    pub subcategory: String,
+    /// Codes of the process's shared taxonomy (`Classifier::shared`).
+    pub category: &'static str,
+    pub subcategory: &'static str,
     pub severity: &'static str,
     pub enterprise_id: Option<i64>,
     pub project_id: Option<i64>,
@@ -440,7 +441,7 @@ mod tests {
         assert_ne!(unanswered.source_hash(), t.source_hash(), "a time moved");
         // What the import derives is not the source's: classifying again changes nothing.
         let classified = Ticket {
-            category: "quality".into(),
+            category: "quality",
             ..t.clone()
         };
         assert_eq!(classified.source_hash(), t.source_hash());

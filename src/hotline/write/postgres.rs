@@ -186,8 +186,8 @@ fn tuple(buf: &mut Vec<u8>, s: &Stamp, t: &Ticket, id: Option<i64>) {
     boolean(buf, t.revisited);
     int(buf, t.revisited_at);
     boolean(buf, t.group_petition);
-    text(buf, &t.category);
-    text(buf, &t.subcategory);
+    text(buf, t.category);
+    text(buf, t.subcategory);
     text(buf, t.severity);
     int(buf, t.enterprise_id);
     int(buf, t.project_id);
