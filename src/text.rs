@@ -201,7 +201,9 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 /// A date with an optional time: `2024/1/5 9:03`, `2024-01-05 09:03:00`, `2024年1月5日 9时3分`,
 /// or an Excel serial (`45296.377`). No time means midnight.
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
-    if is_plain_datetime(s.as_bytes()) {
+    if let Some(fields) = full_datetime_fields(s.as_bytes()) {
+        datetime_of(&fields)
+    } else if is_plain_datetime(s.as_bytes()) {
         datetime_of_fields(s.as_bytes())
     } else {
         any_datetime(s)
@@ -250,6 +252,34 @@ fn is_plain_datetime(b: &[u8]) -> bool {
         && b.last().is_some_and(u8::is_ascii_digit)
 }
 
+/// The fields of `YYYY-MM-DD HH:MM:SS` (or with `/`, or `T`), the most common way exports
+/// write a time, read by position; `None` for any other text.
+fn full_datetime_fields(b: &[u8]) -> Option<[u32; 6]> {
+    let b: &[u8; 19] = b.try_into().ok()?;
+    let separated = matches!(b[4], b'-' | b'/')
+        && b[7] == b[4]
+        && matches!(b[10], b' ' | b'T')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !separated {
+        return None;
+    }
+    let mut fields = [0u32; 6];
+    for (field, (start, end)) in
+        fields
+            .iter_mut()
+            .zip([(0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)])
+    {
+        for &c in &b[start..end] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            *field = *field * 10 + u32::from(c - b'0');
+        }
+    }
+    Some(fields)
+}
+
 /// A date and time from its numbers, whatever separates them: 年/月/日/时/分/秒, '-', '/', '.',
 /// ':', 'T', ' '. Read in place, without allocating: a file has millions of these. The bytes
 /// of a cleaned text: its digits are ASCII, and no byte of a multi-byte character (年, 月…) is
@@ -271,7 +301,11 @@ fn datetime_of_fields(b: &[u8]) -> Option<NaiveDateTime> {
         *fields.get_mut(count)? = v;
         count += 1;
     }
-    let fields = &fields[..count];
+    datetime_of(&fields[..count])
+}
+
+/// Year, month, day and optionally hour, minute, second (a seventh number is ignored).
+fn datetime_of(fields: &[u32]) -> Option<NaiveDateTime> {
     if fields.len() < 3 || fields.len() > 7 || fields[0] < 1900 {
         return None;
     }
@@ -367,6 +401,13 @@ mod tests {
             /// The shortcut for export-shaped times reads them as the general path does.
             #[test]
             fn plain_times_read_as_any_time(s in "[0-9]{0,5}[-/:T 0-9]{0,20}") {
+                prop_assert_eq!(parse_datetime(&s), any_datetime(&s), "{:?}", s);
+            }
+
+            #[test]
+            fn full_times_read_as_any_time(
+                s in "[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}"
+            ) {
                 prop_assert_eq!(parse_datetime(&s), any_datetime(&s), "{:?}", s);
             }
 
