@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_circulars"),
     migration!(13, "0013_ticket_checks"),
     migration!(14, "0014_ticket_number_key"),
+    migration!(15, "0015_ticket_column_order"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
