@@ -2,6 +2,51 @@
 
 use aftercare::db::Db;
 
+/// The columns a ticket cannot be stored without, besides its id.
+const TICKET_COLUMNS: &str = "source, ticket_no, received_at, channel, district, community_text,
+    enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
+    group_petition, category, subcategory, severity, attribution, attribution_score, row_hash,
+    updated_at";
+
+/// Ticket 41 in `id, TICKET_COLUMNS` order: an unattributed group petition.
+const TICKET_41: &str =
+    "41, '12345', 'JN1', 1700000000, '电话', '任城区', '运河湾', '', '', '投诉',
+    '漏水', 'satisfied', FALSE, TRUE, 'quality', '', 'important', 'unmatched', 0, 'h', 0";
+
+/// Stores ticket 41 and a follow-up of it (`$now`: the backend's current time as SQL).
+macro_rules! seed_ticket_41 {
+    ($pool:expr, $now:literal) => {
+        sqlx::query(&format!(
+            "INSERT INTO tickets (id, {TICKET_COLUMNS}) VALUES ({TICKET_41})"
+        ))
+        .execute($pool)
+        .await
+        .expect("ticket");
+        sqlx::query(concat!(
+            "INSERT INTO petition_followups (ticket_id, updated_at) VALUES (41, ",
+            $now,
+            ")"
+        ))
+        .execute($pool)
+        .await
+        .expect("follow-up");
+    };
+}
+
+/// The CHECK constraints on `tickets` still refuse a code outside their lists (either backend's
+/// pool).
+macro_rules! assert_checks_refuse {
+    ($pool:expr) => {
+        for (column, value) in [("satisfaction", "bogus"), ("severity", "urgent")] {
+            let refused = sqlx::query(&format!("UPDATE tickets SET {column} = $1"))
+                .bind(value)
+                .execute($pool)
+                .await;
+            assert!(refused.is_err(), "{column} = {value} was accepted");
+        }
+    };
+}
+
 /// Migration 0013 rebuilds `tickets` (its CHECKs without lists of constants). Run again on a
 /// database holding a ticket and a follow-up that references it, it keeps both, the
 /// constraints and the indexes, and leaves no broken reference.
@@ -14,21 +59,7 @@ async fn rebuilding_tickets_keeps_rows_references_and_constraints() {
     let Db::Sqlite(pool) = &db else {
         panic!("a SQLite database")
     };
-    sqlx::query(
-        "INSERT INTO tickets (id, source, ticket_no, received_at, channel, district, community_text,
-             enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
-             group_petition, category, subcategory, severity, attribution, attribution_score,
-             row_hash, updated_at)
-         VALUES (41, '12345', 'JN1', 1700000000, '电话', '任城区', '运河湾', '', '', '投诉',
-             '漏水', 'satisfied', FALSE, TRUE, 'quality', '', 'important', 'unmatched', 0, 'h', 0)",
-    )
-    .execute(pool)
-    .await
-    .expect("ticket");
-    sqlx::query("INSERT INTO petition_followups (ticket_id, updated_at) VALUES (41, 'now')")
-        .execute(pool)
-        .await
-        .expect("follow-up");
+    seed_ticket_41!(pool, "'now'");
 
     sqlx::query("DELETE FROM schema_migrations WHERE version = 13")
         .execute(pool)
@@ -78,13 +109,7 @@ async fn rebuilding_tickets_keeps_rows_references_and_constraints() {
         ]
     );
     // The constraints still refuse what they refused.
-    for (column, value) in [("satisfaction", "bogus"), ("severity", "urgent")] {
-        let refused = sqlx::query(&format!("UPDATE tickets SET {column} = $1"))
-            .bind(value)
-            .execute(pool)
-            .await;
-        assert!(refused.is_err(), "{column} = {value} was accepted");
-    }
+    assert_checks_refuse!(pool);
     // Foreign keys are on again for the pool's connections.
     let orphan =
         sqlx::query("INSERT INTO petition_followups (ticket_id, updated_at) VALUES (99, 'now')")
@@ -105,21 +130,7 @@ async fn reordering_tickets_keeps_rows_references_and_constraints() {
     let Db::Postgres(pool) = db else {
         panic!("a PostgreSQL database")
     };
-    sqlx::query(
-        "INSERT INTO tickets (id, source, ticket_no, received_at, channel, district, community_text,
-             enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
-             group_petition, category, subcategory, severity, attribution, attribution_score,
-             row_hash, updated_at)
-         VALUES (41, '12345', 'JN1', 1700000000, '电话', '任城区', '运河湾', '', '', '投诉',
-             '漏水', 'satisfied', FALSE, TRUE, 'quality', '', 'important', 'unmatched', 0, 'h', 0)",
-    )
-    .execute(pool)
-    .await
-    .expect("ticket");
-    sqlx::query("INSERT INTO petition_followups (ticket_id, updated_at) VALUES (41, now())")
-        .execute(pool)
-        .await
-        .expect("follow-up");
+    seed_ticket_41!(pool, "now()");
     let catalog = |pool| async move {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT c.conname || ' ' || pg_get_constraintdef(c.oid) FROM pg_constraint c
@@ -165,40 +176,24 @@ async fn reordering_tickets_keeps_rows_references_and_constraints() {
     assert!(at("county_id") < at("source"), "{order:?}");
     assert!(at("revisited_at") < at("satisfaction"), "{order:?}");
     // A new ticket continues the numbering.
-    let next: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (source, ticket_no, received_at, channel, district, community_text,
-             enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
-             group_petition, category, subcategory, severity, attribution, attribution_score,
-             row_hash, updated_at)
+    let next: i64 = sqlx::query_scalar(&format!(
+        "INSERT INTO tickets ({TICKET_COLUMNS})
          VALUES ('12345', 'JN2', 1700000000, '', '', '', '', '', '', '', 'unrated', FALSE, FALSE,
-             'other', '', 'general', 'unmatched', 0, 'h', 0) RETURNING id",
-    )
+             'other', '', 'general', 'unmatched', 0, 'h', 0) RETURNING id"
+    ))
     .fetch_one(pool)
     .await
     .expect("new ticket");
     assert_eq!(next, 42);
-    for (column, value) in [("satisfaction", "bogus"), ("severity", "urgent")] {
-        let refused = sqlx::query(&format!("UPDATE tickets SET {column} = $1"))
-            .bind(value)
-            .execute(pool)
-            .await;
-        assert!(refused.is_err(), "{column} = {value} was accepted");
-    }
+    assert_checks_refuse!(pool);
     let orphan =
         sqlx::query("INSERT INTO petition_followups (ticket_id, updated_at) VALUES (99, now())")
             .execute(pool)
             .await;
     assert!(orphan.is_err(), "a follow-up of no ticket was accepted");
-    let duplicate = sqlx::query(
-        "INSERT INTO tickets (source, ticket_no, received_at, channel, district, community_text,
-             enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
-             group_petition, category, subcategory, severity, attribution, attribution_score,
-             row_hash, updated_at)
-         SELECT source, ticket_no, received_at, channel, district, community_text,
-             enterprise_text, credit_code_text, source_category, content, satisfaction, revisited,
-             group_petition, category, subcategory, severity, attribution, attribution_score,
-             row_hash, updated_at FROM tickets WHERE id = 41",
-    )
+    let duplicate = sqlx::query(&format!(
+        "INSERT INTO tickets ({TICKET_COLUMNS}) SELECT {TICKET_COLUMNS} FROM tickets WHERE id = 41"
+    ))
     .execute(pool)
     .await;
     assert!(duplicate.is_err(), "a second ticket JN1 was accepted");
